@@ -1,0 +1,134 @@
+"""The one configuration model: from kwargs, a dict, a JSON/TOML file or the environment.
+
+>>> cfg = MemoryConfig.model_validate({"embedder": {"provider": "local"}})
+>>> cfg.store.provider
+'sqlite'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engramdb.errors import ConfigError
+from engramdb.models import DEFAULT_TENANT
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class StoreConfig(BaseModel):
+    """Where memories live. ``sqlite`` (default) keeps one file under the home directory."""
+
+    model_config = _STRICT
+    provider: str = "sqlite"
+    path: str | None = Field(None, description="SQLite file; default <home>/memories.db")
+    dsn: str | None = Field(None, description="Postgres DSN (provider 'postgres')")
+    synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="NORMAL survives a crash of the process; FULL also survives power loss",
+    )
+
+
+class EmbedderConfig(BaseModel):
+    """Which embedder turns text into vectors."""
+
+    model_config = _STRICT
+    provider: str = "local"
+    model: str | None = Field(None, description="model name (openai) or path (sentence-transformers)")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. Ollama's")
+    api_key: str | None = None
+    api_key_env: str | None = Field(None, description="environment variable holding the key")
+    dims: int | None = Field(None, description="vector size, when the provider cannot tell")
+    model_path: str | None = Field(None, description="local ONNX model file (provider 'local')")
+    tokenizer_path: str | None = None
+    timeout_s: float = 30.0
+
+
+class RetrievalConfig(BaseModel):
+    """How search finds and ranks memories. Presets: see :data:`RETRIEVAL_PRESETS`."""
+
+    model_config = _STRICT
+    preset: str | None = None
+    use_vector: bool = True
+    use_keyword: bool = True
+    candidates: int = Field(50, ge=1, le=1000, description="candidates per retriever")
+    fusion: Literal["rrf", "normalized"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    vector_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(1.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset"):
+            name = data["preset"]
+            if name not in RETRIEVAL_PRESETS:
+                raise ValueError(
+                    f"unknown retrieval preset {name!r}; use one of {sorted(RETRIEVAL_PRESETS)}"
+                )
+            return {**RETRIEVAL_PRESETS[name], **data}
+        return data
+
+
+#: Named retrieval settings; explicit fields given beside a preset override it.
+RETRIEVAL_PRESETS: dict[str, dict[str, Any]] = {
+    "hybrid": {},
+    "vector": {"use_keyword": False},
+    "keyword": {"use_vector": False},
+    "deep": {"candidates": 200},
+}
+
+
+class MemoryConfig(BaseModel):
+    """Everything a :class:`~engramdb.Memory` can be configured with."""
+
+    model_config = _STRICT
+    home: str | None = Field(None, description="data directory; default $ENGRAMDB_HOME or ~/.engramdb")
+    tenant: str = DEFAULT_TENANT
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    llm: dict[str, Any] | None = Field(None, description="LLM provider settings; none = offline")
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    custom_instructions: str | None = None
+
+    def home_dir(self) -> Path:
+        """The data directory (read from the environment only now, never at import)."""
+        if self.home:
+            return Path(self.home).expanduser()
+        env = os.environ.get("ENGRAMDB_HOME")
+        return Path(env).expanduser() if env else Path.home() / ".engramdb"
+
+    def store_path(self) -> Path:
+        """The SQLite file this config points at."""
+        if self.store.path:
+            return Path(self.store.path).expanduser()
+        return self.home_dir() / "memories.db"
+
+    @classmethod
+    def load(cls, source: MemoryConfig | dict[str, Any] | str | Path | None) -> MemoryConfig:
+        """Build from a config, a dict, or a ``.json``/``.toml`` file path."""
+        if isinstance(source, MemoryConfig):
+            return source
+        if source is None:
+            data: Any = {}
+        elif isinstance(source, dict):
+            data = source
+        else:
+            path = Path(source)
+            try:
+                text = path.read_text()
+            except OSError as exc:
+                raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+            try:
+                data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+            except (ValueError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"config file {path} is not valid: {exc}") from exc
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid engramdb config: {exc}") from exc

@@ -1,0 +1,1 @@
+"""The write path: message parsing, extraction, reconciliation, write planning."""

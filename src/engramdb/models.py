@@ -1,0 +1,152 @@
+"""Plain records passed between the layers. No I/O, no dependencies on other modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventName = Literal["ADD", "UPDATE", "DELETE", "SUPERSEDE", "NONE"]
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who a memory belongs to. ``None`` fields match anything when reading.
+
+    The tenant is part of every store query; it is set by the server from the API key and
+    is ``"default"`` when engramdb is embedded.
+    """
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    tenant: str = DEFAULT_TENANT
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no user, agent or run is named."""
+        return self.user_id is None and self.agent_id is None and self.run_id is None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The three public scope ids."""
+        return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
+
+
+@dataclass
+class MemoryRecord:
+    """One stored memory as the store returns it."""
+
+    id: str
+    memory: str
+    scope: Scope
+    metadata: dict[str, Any]
+    created_at: str
+    updated_at: str
+    hash: str = ""
+    memory_type: str = "fact"
+    role: str | None = None
+    categories: list[str] = field(default_factory=list)
+    valid_at: str | None = None
+    invalid_at: str | None = None
+    status: str = "active"
+    vector: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public, Mem0-shaped dict (no vector)."""
+        return {
+            "id": self.id,
+            "memory": self.memory,
+            "hash": self.hash,
+            "metadata": self.metadata,
+            "user_id": self.scope.user_id,
+            "agent_id": self.scope.agent_id,
+            "run_id": self.scope.run_id,
+            "memory_type": self.memory_type,
+            "role": self.role,
+            "categories": self.categories,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "valid_at": self.valid_at,
+            "invalid_at": self.invalid_at,
+            "status": self.status,
+        }
+
+
+@dataclass
+class NewMemory:
+    """A memory about to be inserted (the store assigns nothing: ids and times are set here)."""
+
+    id: str
+    memory: str
+    scope: Scope
+    vector: Any
+    metadata: dict[str, Any]
+    created_at: str
+    hash: str
+    memory_type: str = "fact"
+    role: str | None = None
+    categories: list[str] = field(default_factory=list)
+    valid_at: str | None = None
+
+
+@dataclass
+class HistoryEntry:
+    """One change to a memory, kept after the memory itself is deleted."""
+
+    memory_id: str
+    event: str
+    old_memory: str | None
+    new_memory: str | None
+    created_at: str
+    actor: str | None = None
+    role: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Public dict form."""
+        return {
+            "memory_id": self.memory_id,
+            "event": self.event,
+            "old_memory": self.old_memory,
+            "new_memory": self.new_memory,
+            "created_at": self.created_at,
+            "actor": self.actor,
+            "role": self.role,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Change:
+    """An update to an existing memory. ``None`` fields are left as they are."""
+
+    id: str
+    memory: str | None = None
+    vector: Any = None
+    hash: str | None = None
+    metadata: dict[str, Any] | None = None
+    status: str | None = None
+    invalid_at: str | None = None
+    event: str = "UPDATE"
+    reason: str | None = None
+
+
+@dataclass
+class WriteBatch:
+    """Everything one ``add``/``update``/``delete`` changes: applied in ONE transaction."""
+
+    inserts: list[NewMemory] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    at: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.changes or self.deletes)
+
+
+@dataclass
+class Candidate:
+    """A search candidate from one retriever, before fusion."""
+
+    rowid: int
+    score: float

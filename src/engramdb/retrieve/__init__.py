@@ -1,0 +1,1 @@
+"""The read path: candidate generation, fusion and result shaping."""

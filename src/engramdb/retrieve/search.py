@@ -1,0 +1,66 @@
+"""One search: embed, gather vector and keyword candidates in scope, fuse, cut."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from engramdb.config import RetrievalConfig
+from engramdb.filters import Node
+from engramdb.models import MemoryRecord, Scope
+from engramdb.retrieve import fusion
+from engramdb.retrieve.text import terms
+from engramdb.store.base import Store
+
+
+@dataclass
+class Hit:
+    """A search result: the record, its fused score and its cosine similarity to the query."""
+
+    record: MemoryRecord
+    score: float
+    similarity: float
+
+
+def search(
+    store: Store,
+    query_vector: npt.NDArray[np.float32] | None,
+    query: str,
+    scope: Scope,
+    where: Node | None,
+    *,
+    limit: int,
+    threshold: float | None,
+    cfg: RetrievalConfig,
+) -> list[Hit]:
+    """Hybrid search; ``threshold`` drops hits whose cosine similarity is below it."""
+    k = max(cfg.candidates, limit)
+    ranked: dict[str, list[tuple[int, float]]] = {}
+    if cfg.use_vector and query_vector is not None:
+        ranked["vector"] = store.vector_search(scope, where, query_vector, k)
+    if cfg.use_keyword:
+        ranked["keyword"] = store.keyword_search(scope, where, terms(query), k)
+    weights = {"vector": cfg.vector_weight, "keyword": cfg.keyword_weight}
+    if cfg.fusion == "rrf":
+        fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
+    else:
+        fused = fusion.normalized(ranked, weights=weights)
+    sims = dict(ranked.get("vector", []))
+    if query_vector is not None:
+        missing = [r for r, _ in fused if r not in sims]
+        sims.update(zip(missing, store.similarities(missing, query_vector), strict=True))
+    if threshold is not None:
+        fused = [(r, s) for r, s in fused if sims.get(r, 0.0) >= threshold]
+    fused = fused[:limit]
+    if not fused:
+        return []
+    top = fused[0][1] or 1.0
+    # Rows deleted between ranking and fetching simply drop out.
+    records = store.get_many([r for r, _ in fused])
+    return [
+        Hit(records[rowid], score / top, sims.get(rowid, 0.0))
+        for rowid, score in fused
+        if rowid in records
+    ]

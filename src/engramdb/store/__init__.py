@@ -1,0 +1,1 @@
+"""Storage backends behind the :class:`~engramdb.store.base.Store` Protocol."""

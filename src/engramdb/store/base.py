@@ -1,0 +1,81 @@
+"""The storage Protocol every backend implements. SQL lives only in the backends.
+
+All reads take a :class:`Scope` (tenant always set) and an optional parsed filter tree; the
+backend applies both inside its query. All writes arrive as one :class:`WriteBatch` and are
+applied in one transaction together with their history rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from engramdb.filters import Node
+from engramdb.models import HistoryEntry, MemoryRecord, Scope, WriteBatch
+
+
+class Store(Protocol):
+    """A memory store: records, vectors, keyword index and history, one transaction a write."""
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Apply every insert, change and delete of ``batch`` atomically, with history rows."""
+        ...
+
+    def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
+        """One memory of ``tenant`` by id, or None."""
+        ...
+
+    def get_many(
+        self, rowids: Sequence[int], *, with_vectors: bool = False
+    ) -> dict[int, MemoryRecord]:
+        """Records by internal row id (missing ones absent)."""
+        ...
+
+    def list(
+        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Active memories in scope matching ``where``, newest first."""
+        ...
+
+    def count(self, scope: Scope, where: Node | None = None) -> int:
+        """How many active memories are in scope."""
+        ...
+
+    def vector_search(
+        self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[int, float]]:
+        """(rowid, cosine) of the ``k`` nearest active memories in scope, best first."""
+        ...
+
+    def keyword_search(
+        self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        """(rowid, relevance >= 0) of the best keyword matches for any of ``terms``."""
+        ...
+
+    def similarities(self, rowids: Sequence[int], query: npt.NDArray[np.float32]) -> list[float]:
+        """Cosine of ``query`` with each row's vector (0.0 for unknown rows)."""
+        ...
+
+    def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
+        """Every recorded change of a memory, oldest first (kept after deletion)."""
+        ...
+
+    def ids_in_scope(self, scope: Scope) -> list[str]:
+        """Ids of every memory in scope (any status)."""
+        ...
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Erase every memory, vector and history row (of one tenant, or all)."""
+        ...
+
+    def stats(self, tenant: str) -> dict[str, Any]:
+        """Counts for ``engramdb stats``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and caches."""
+        ...

@@ -1,0 +1,156 @@
+"""Numbered schema migrations, recorded in ``schema_migrations``.
+
+A store whose newest recorded version is above :data:`LATEST` was written by a newer engramdb;
+opening it raises :class:`SchemaVersionError` instead of guessing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from engramdb.errors import SchemaVersionError
+from engramdb.timeutil import iso, utcnow
+
+_V1 = """
+CREATE TABLE memories (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    memory TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    memory_type TEXT NOT NULL DEFAULT 'fact',
+    role TEXT,
+    categories TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    valid_at TEXT,
+    invalid_at TEXT,
+    expires_at TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    importance REAL NOT NULL DEFAULT 0.5,
+    access_count INTEGER NOT NULL DEFAULT 0,
+    last_accessed_at TEXT
+);
+CREATE INDEX memories_user ON memories (tenant, user_id, created_at);
+CREATE INDEX memories_agent ON memories (tenant, agent_id, created_at);
+CREATE INDEX memories_run ON memories (tenant, run_id, created_at);
+CREATE INDEX memories_hash ON memories (tenant, hash);
+
+-- Vectors live beside the rows so that listing memories never reads 1.5 KB blobs.
+CREATE TABLE memory_vectors (
+    rowid INTEGER PRIMARY KEY REFERENCES memories (rowid) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+
+CREATE VIRTUAL TABLE memories_fts USING fts5 (
+    memory, content = 'memories', content_rowid = 'rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER memories_fts_ai AFTER INSERT ON memories BEGIN
+    INSERT INTO memories_fts (rowid, memory) VALUES (new.rowid, new.memory);
+END;
+CREATE TRIGGER memories_fts_ad AFTER DELETE ON memories BEGIN
+    INSERT INTO memories_fts (memories_fts, rowid, memory) VALUES ('delete', old.rowid, old.memory);
+END;
+CREATE TRIGGER memories_fts_au AFTER UPDATE OF memory ON memories BEGIN
+    INSERT INTO memories_fts (memories_fts, rowid, memory) VALUES ('delete', old.rowid, old.memory);
+    INSERT INTO memories_fts (rowid, memory) VALUES (new.rowid, new.memory);
+END;
+
+-- Every change that can move a row in or out of a vector cache is logged here by triggers,
+-- so caches in this and other processes catch up by reading the log, in the same transaction
+-- order as the writes.
+CREATE TABLE changelog (seq INTEGER PRIMARY KEY AUTOINCREMENT, mem_rowid INTEGER NOT NULL);
+CREATE TRIGGER changelog_vec_ai AFTER INSERT ON memory_vectors BEGIN
+    INSERT INTO changelog (mem_rowid) VALUES (new.rowid);
+END;
+CREATE TRIGGER changelog_vec_au AFTER UPDATE ON memory_vectors BEGIN
+    INSERT INTO changelog (mem_rowid) VALUES (new.rowid);
+END;
+CREATE TRIGGER changelog_mem_au AFTER UPDATE OF
+    tenant, user_id, agent_id, run_id, status, expires_at ON memories BEGIN
+    INSERT INTO changelog (mem_rowid) VALUES (new.rowid);
+END;
+CREATE TRIGGER changelog_mem_ad AFTER DELETE ON memories BEGIN
+    INSERT INTO changelog (mem_rowid) VALUES (old.rowid);
+END;
+
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    event TEXT NOT NULL,
+    old_memory TEXT,
+    new_memory TEXT,
+    actor TEXT,
+    role TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX history_memory ON history (memory_id, id);
+"""
+
+MIGRATIONS: list[tuple[int, str, str]] = [(1, "initial schema", _V1)]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The newest migration recorded in the file (0 for a new file)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Apply pending migrations, each in its own transaction; return the version reached."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        version = current_version(conn)
+        if version > LATEST:
+            raise SchemaVersionError(
+                f"{path} has schema version {version}, newer than this engramdb understands "
+                f"({LATEST}); upgrade engramdb to open it"
+            )
+        for number, name, sql in MIGRATIONS:
+            if number <= version:
+                continue
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, iso(utcnow())),
+            )
+            version = number
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _statements(sql: str) -> list[str]:
+    # executescript() would commit our transaction; split on complete statements instead.
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

@@ -1,0 +1,443 @@
+"""SQLiteStore: memories, vectors, FTS5 keyword index and history in one SQLite file."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engramdb.errors import StoreError
+from engramdb.filters import Node
+from engramdb.models import HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.store.sqlite import schema
+from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
+from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
+from engramdb.timeutil import to_datetime
+
+_RECORD_COLS = (
+    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
+    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
+    "m.status"
+)
+_ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
+# Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
+_CHANGELOG_KEEP = 50_000
+_MAX_CACHES = 64
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+
+
+class SQLiteStore:
+    """The embedded store. Safe to share between threads; several processes may open one file.
+
+    Example::
+
+        store = SQLiteStore("/tmp/mem.db", dims=384)
+    """
+
+    def __init__(self, path: str | Path, *, dims: int, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        self.dims = dims
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        c = self._conn
+        c.execute("PRAGMA busy_timeout = 60000")
+        c.execute("PRAGMA journal_mode = WAL")
+        c.execute(f"PRAGMA synchronous = {synchronous}")
+        c.execute("PRAGMA foreign_keys = ON")
+        c.execute("PRAGMA cache_size = -65536")
+        schema.migrate(c, self.path)
+        self._caches: dict[Scope, ScopeMatrix] = {}
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so the busy timeout applies instead of a
+        # deadlock-avoiding SQLITE_BUSY when a reader later tries to upgrade.
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Apply inserts, changes and deletes in one transaction, with history rows."""
+        if not batch:
+            return
+        at = batch.at or _now_iso()
+        with self._write() as c:
+            for new in batch.inserts:
+                vec = np.asarray(new.vector, dtype=np.float32)
+                if vec.shape != (self.dims,):
+                    raise StoreError(f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)")
+                cur = c.execute(
+                    "INSERT INTO memories (id, tenant, user_id, agent_id, run_id, memory, hash, "
+                    "metadata, memory_type, role, categories, created_at, updated_at, valid_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.id,
+                        new.scope.tenant,
+                        new.scope.user_id,
+                        new.scope.agent_id,
+                        new.scope.run_id,
+                        new.memory,
+                        new.hash,
+                        json.dumps(new.metadata, ensure_ascii=False),
+                        new.memory_type,
+                        new.role,
+                        json.dumps(new.categories),
+                        new.created_at,
+                        new.created_at,
+                        new.valid_at or new.created_at,
+                    ),
+                )
+                c.execute(
+                    "INSERT INTO memory_vectors (rowid, vector) VALUES (?, ?)",
+                    (cur.lastrowid, vec.tobytes()),
+                )
+                c.execute(
+                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
+                    "role, created_at) VALUES (?, ?, 'ADD', NULL, ?, ?, ?)",
+                    (new.id, new.scope.tenant, new.memory, new.role, new.created_at),
+                )
+            for ch in batch.changes:
+                row = c.execute(
+                    "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (ch.id,)
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"memory {ch.id} vanished during the write")
+                rowid, tenant, old = row
+                sets = ["updated_at = ?"]
+                params: list[Any] = [at]
+                for col, val in (
+                    ("memory", ch.memory),
+                    ("hash", ch.hash),
+                    ("status", ch.status),
+                    ("invalid_at", ch.invalid_at),
+                ):
+                    if val is not None:
+                        sets.append(f"{col} = ?")
+                        params.append(val)
+                if ch.metadata is not None:
+                    sets.append("metadata = ?")
+                    params.append(json.dumps(ch.metadata, ensure_ascii=False))
+                c.execute(f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid))
+                if ch.vector is not None:
+                    c.execute(
+                        "UPDATE memory_vectors SET vector = ? WHERE rowid = ?",
+                        (np.asarray(ch.vector, dtype=np.float32).tobytes(), rowid),
+                    )
+                c.execute(
+                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
+                    "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (ch.id, tenant, ch.event, old, ch.memory or old, ch.reason, at),
+                )
+            for memory_id in batch.deletes:
+                row = c.execute(
+                    "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (memory_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                c.execute(
+                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
+                    "created_at) VALUES (?, ?, 'DELETE', ?, NULL, ?)",
+                    (memory_id, row[1], row[2], at),
+                )
+                c.execute("DELETE FROM memories WHERE rowid = ?", (row[0],))
+            self._prune_changelog(c)
+
+    def _prune_changelog(self, c: sqlite3.Connection) -> None:
+        last = c.execute("SELECT max(seq) FROM changelog").fetchone()[0] or 0
+        if last % 1000 == 0 and last > _CHANGELOG_KEEP:
+            c.execute("DELETE FROM changelog WHERE seq <= ?", (last - _CHANGELOG_KEEP,))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _record(self, r: Sequence[Any], vector: bytes | None = None) -> MemoryRecord:
+        return MemoryRecord(
+            id=r[1],
+            memory=r[6],
+            scope=Scope(user_id=r[3], agent_id=r[4], run_id=r[5], tenant=r[2]),
+            hash=r[7],
+            metadata=json.loads(r[8]),
+            memory_type=r[9],
+            role=r[10],
+            categories=json.loads(r[11]),
+            created_at=r[12],
+            updated_at=r[13],
+            valid_at=r[14],
+            invalid_at=r[15],
+            status=r[16],
+            vector=None if vector is None else np.frombuffer(vector, dtype=np.float32),
+        )
+
+    def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
+        """One memory of ``tenant`` by id (any status), or None."""
+        with self._lock:
+            r = self._conn.execute(
+                f"SELECT {_RECORD_COLS} FROM memories m WHERE m.id = ? AND m.tenant = ?",
+                (memory_id, tenant),
+            ).fetchone()
+        return None if r is None else self._record(r)
+
+    def get_many(
+        self, rowids: Sequence[int], *, with_vectors: bool = False
+    ) -> dict[int, MemoryRecord]:
+        """Records by row id (missing ones absent)."""
+        if not rowids:
+            return {}
+        marks = ",".join("?" for _ in rowids)
+        join = "JOIN memory_vectors v ON v.rowid = m.rowid" if with_vectors else ""
+        vcol = ", v.vector" if with_vectors else ""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_RECORD_COLS}{vcol} FROM memories m {join} WHERE m.rowid IN ({marks})",
+                list(rowids),
+            ).fetchall()
+        return {r[0]: self._record(r, r[17] if with_vectors else None) for r in rows}
+
+    def list(
+        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Active memories in scope matching ``where``, newest first."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql} "
+                "ORDER BY m.created_at DESC, m.rowid DESC LIMIT ? OFFSET ?",
+                [*s_params, _now_iso(), *w_params, limit, offset],
+            ).fetchall()
+        return [self._record(r) for r in rows]
+
+    def count(self, scope: Scope, where: Node | None = None) -> int:
+        """Active memories in scope matching ``where``."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT count(*) FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql}",
+                [*s_params, _now_iso(), *w_params],
+            ).fetchone()
+        return int(row[0])
+
+    def ids_in_scope(self, scope: Scope) -> list[str]:
+        """Ids of every memory in scope, any status."""
+        s_sql, s_params = scope_sql(scope)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT m.id FROM memories m WHERE {s_sql}", s_params)
+            return [r[0] for r in rows]
+
+    def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
+        """Changes of one memory, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT memory_id, event, old_memory, new_memory, created_at, actor, role, reason "
+                "FROM history WHERE memory_id = ? AND tenant = ? ORDER BY id",
+                (memory_id, tenant),
+            ).fetchall()
+        return [HistoryEntry(*r) for r in rows]
+
+    # -- search ---------------------------------------------------------------------------
+
+    def keyword_search(
+        self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        """BM25 over FTS5 (porter stemming), any of ``terms``; relevance is -bm25."""
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT f.rowid, bm25(memories_fts) AS s FROM memories_fts f "
+                "JOIN memories m ON m.rowid = f.rowid "
+                f"WHERE memories_fts MATCH ? AND {s_sql} AND {_ACTIVE} AND {w_sql} "
+                "ORDER BY s LIMIT ?",
+                [match, *s_params, _now_iso(), *w_params, k],
+            ).fetchall()
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def vector_search(
+        self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[int, float]]:
+        """Exact cosine top-k over the scope's cached matrix; filters become a rowid mask."""
+        with self._lock:
+            cache = self._cache(scope)
+            allowed = None
+            if where is not None:
+                s_sql, s_params = scope_sql(scope)
+                w_sql, w_params = where_sql(where)
+                ids = self._conn.execute(
+                    f"SELECT m.rowid FROM memories m WHERE {s_sql} AND {w_sql}",
+                    [*s_params, *w_params],
+                ).fetchall()
+                allowed = np.fromiter((r[0] for r in ids), dtype=np.int64, count=len(ids))
+            return cache.search(np.asarray(query, np.float32), k, time.time(), allowed)
+
+    def similarities(self, rowids: Sequence[int], query: npt.NDArray[np.float32]) -> list[float]:
+        """Cosine of ``query`` with each row's stored vector."""
+        if not rowids:
+            return []
+        marks = ",".join("?" for _ in rowids)
+        with self._lock:
+            rows = dict(
+                self._conn.execute(
+                    f"SELECT rowid, vector FROM memory_vectors WHERE rowid IN ({marks})",
+                    list(rowids),
+                ).fetchall()
+            )
+        out = []
+        for r in rowids:
+            blob = rows.get(r)
+            out.append(0.0 if blob is None else float(np.frombuffer(blob, np.float32) @ query))
+        return out
+
+    # -- vector caches --------------------------------------------------------------------
+
+    def _last_seq(self) -> int:
+        return int(self._conn.execute("SELECT max(seq) FROM changelog").fetchone()[0] or 0)
+
+    def _rows(self, where_sql_: str, params: Sequence[Any]) -> list[Row]:
+        rows = self._conn.execute(
+            "SELECT m.rowid, m.tenant, m.user_id, m.agent_id, m.run_id, m.status, m.expires_at, "
+            f"v.vector FROM memories m JOIN memory_vectors v ON v.rowid = m.rowid WHERE {where_sql_}",
+            list(params),
+        ).fetchall()
+        return [
+            Row(
+                rowid=r[0],
+                tenant=r[1],
+                user_id=r[2],
+                agent_id=r[3],
+                run_id=r[4],
+                active=r[5] == "active",
+                expires=math.inf if r[6] is None else to_datetime(r[6]).timestamp(),
+                vector=np.frombuffer(r[7], np.float32),
+            )
+            for r in rows
+        ]
+
+    def _cache(self, scope: Scope) -> ScopeMatrix:
+        # Runs under self._lock. A read transaction pins one snapshot for seq + rows.
+        self._conn.execute("BEGIN")
+        try:
+            last = self._last_seq()
+            cache = self._caches.get(scope)
+            if cache is not None and cache.seq < last:
+                oldest = self._conn.execute("SELECT min(seq) FROM changelog").fetchone()[0]
+                changed = [
+                    r[0]
+                    for r in self._conn.execute(
+                        "SELECT DISTINCT mem_rowid FROM changelog WHERE seq > ?", (cache.seq,)
+                    )
+                ]
+                if (oldest is not None and oldest > cache.seq + 1) or len(changed) > max(
+                    5000, cache.live // 2
+                ):
+                    cache = None
+                else:
+                    self._catch_up(changed, last)
+            if cache is None:
+                cache = ScopeMatrix(dims=self.dims, seq=last)
+                s_sql, s_params = scope_sql(scope)
+                cache.load(self._rows(f"{s_sql} AND m.status = 'active'", s_params))
+                if len(self._caches) >= _MAX_CACHES:
+                    self._caches.pop(next(iter(self._caches)))
+                self._caches[scope] = cache
+            elif cache.dead > max(1000, cache.n // 2):
+                del self._caches[scope]
+                self._conn.execute("COMMIT")
+                return self._cache(scope)
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        return cache
+
+    def _catch_up(self, changed: list[int], last: int) -> None:
+        # Apply changed rows to every cache, not just the one asked for, so all stay at `last`.
+        marks = ",".join("?" for _ in changed)
+        current = {r.rowid: r for r in self._rows(f"m.rowid IN ({marks})", changed)}
+        for scope, cache in self._caches.items():
+            if cache.seq >= last:
+                continue
+            add = []
+            for rowid in changed:
+                cache.remove(rowid)
+                row = current.get(rowid)
+                if row is not None and matches(scope, row):
+                    add.append(row)
+            cache.load(add)
+            cache.seq = last
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Erase memories, vectors and history (of one tenant, or everything)."""
+        with self._write() as c:
+            if tenant is None:
+                c.execute("DELETE FROM memories")
+                c.execute("DELETE FROM history")
+            else:
+                c.execute("DELETE FROM memories WHERE tenant = ?", (tenant,))
+                c.execute("DELETE FROM history WHERE tenant = ?", (tenant,))
+        self._caches.clear()
+
+    def stats(self, tenant: str) -> dict[str, Any]:
+        """Counts by status and by scope, and the file size."""
+        with self._lock:
+            c = self._conn
+            by_status = dict(
+                c.execute(
+                    "SELECT status, count(*) FROM memories WHERE tenant = ? GROUP BY status",
+                    (tenant,),
+                ).fetchall()
+            )
+            users = c.execute(
+                "SELECT count(DISTINCT user_id) FROM memories WHERE tenant = ?", (tenant,)
+            ).fetchone()[0]
+            agents = c.execute(
+                "SELECT count(DISTINCT agent_id) FROM memories WHERE tenant = ?", (tenant,)
+            ).fetchone()[0]
+            history = c.execute(
+                "SELECT count(*) FROM history WHERE tenant = ?", (tenant,)
+            ).fetchone()[0]
+        size = Path(self.path).stat().st_size if self.path != ":memory:" else 0
+        return {
+            "memories": sum(by_status.values()),
+            "by_status": by_status,
+            "users": users,
+            "agents": agents,
+            "history_rows": history,
+            "path": self.path,
+            "file_bytes": size,
+        }
+
+    def close(self) -> None:
+        """Close the connection; the store cannot be used afterwards."""
+        with self._lock:
+            self._caches.clear()
+            self._conn.close()
