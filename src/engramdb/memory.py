@@ -87,6 +87,8 @@ class Memory:
             cfg = cfg.model_copy(update={"home": str(path)})
         self.config = cfg
         self.embedder = embedder if embedder is not None else build_embedder(cfg.embedder)
+        # Only a store this facade opened is closed by close(); a passed-in one is shared.
+        self._owns_store = store is None
         self.store = store if store is not None else build_store(cfg, self.embedder.dims)
         self.tenant = cfg.tenant
         self._closed = threading.Event()
@@ -98,6 +100,19 @@ class Memory:
         >>> m = Memory.from_config({"home": "/tmp/engram-doc", "retrieval": {"preset": "hybrid"}})
         """
         return cls(config=config)
+
+    def for_tenant(self, tenant: str) -> Memory:
+        """A facade over the same store and embedder, confined to ``tenant``.
+
+        The server builds one per API key; every store query of the result carries the tenant,
+        so it can never read or change another tenant's memories. Cheap: nothing is reopened.
+        """
+        if not isinstance(tenant, str) or not tenant:
+            raise ValidationError("tenant must be a non-empty string")
+        if tenant == self.tenant:
+            return self
+        cfg = self.config.model_copy(update={"tenant": tenant})
+        return Memory(config=cfg, embedder=self.embedder, store=self.store)
 
     # -- scope ----------------------------------------------------------------------------
 
@@ -312,10 +327,11 @@ class Memory:
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the store. Safe to call twice."""
+        """Close the store if this facade opened it. Safe to call twice."""
         if not self._closed.is_set():
             self._closed.set()
-            self.store.close()
+            if self._owns_store:
+                self.store.close()
 
     def __enter__(self) -> Memory:
         return self

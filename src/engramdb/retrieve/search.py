@@ -47,13 +47,15 @@ def search(
         fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
     else:
         fused = fusion.normalized(ranked, weights=weights)
+    if threshold is None:
+        fused = fused[:limit]
     sims = dict(ranked.get("vector", []))
     if query_vector is not None:
+        # Keyword-only hits need their cosine too: it is reported, and thresholds use it.
         missing = [r for r, _ in fused if r not in sims]
-        sims.update(zip(missing, store.similarities(missing, query_vector), strict=True))
+        sims.update(zip(missing, store.similarities(scope, missing, query_vector), strict=True))
     if threshold is not None:
-        fused = [(r, s) for r, s in fused if sims.get(r, 0.0) >= threshold]
-    fused = fused[:limit]
+        fused = [(r, s) for r, s in fused if sims.get(r, 0.0) >= threshold][:limit]
     if not fused:
         return []
     top = fused[0][1] or 1.0

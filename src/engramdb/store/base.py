@@ -7,7 +7,7 @@ applied in one transaction together with their history rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -56,7 +56,9 @@ class Store(Protocol):
         """(rowid, relevance >= 0) of the best keyword matches for any of ``terms``."""
         ...
 
-    def similarities(self, rowids: Sequence[int], query: npt.NDArray[np.float32]) -> list[float]:
+    def similarities(
+        self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
+    ) -> list[float]:
         """Cosine of ``query`` with each row's vector (0.0 for unknown rows)."""
         ...
 
@@ -66,6 +68,10 @@ class Store(Protocol):
 
     def ids_in_scope(self, scope: Scope) -> list[str]:
         """Ids of every memory in scope (any status)."""
+        ...
+
+    def iter_all(self, scope: Scope, *, with_vectors: bool = False) -> Iterator[MemoryRecord]:
+        """Every memory in scope (any status), oldest first, read in pages (for export)."""
         ...
 
     def reset(self, tenant: str | None = None) -> None:

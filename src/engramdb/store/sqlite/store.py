@@ -32,6 +32,8 @@ _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
 # Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
 _CHANGELOG_KEEP = 50_000
 _MAX_CACHES = 64
+# Most matching rows bm25() may score in one keyword search (see _affordable_terms).
+_TERM_BUDGET = 4000
 
 
 def _now_iso() -> str:
@@ -260,6 +262,27 @@ class SQLiteStore:
             ).fetchall()
         return [HistoryEntry(*r) for r in rows]
 
+    def iter_all(
+        self, scope: Scope, *, with_vectors: bool = False, page: int = 500
+    ) -> Iterator[MemoryRecord]:
+        """Every memory in scope, any status, oldest first; pages by rowid, lock held per page."""
+        s_sql, s_params = scope_sql(scope)
+        join = "JOIN memory_vectors v ON v.rowid = m.rowid" if with_vectors else ""
+        vcol = ", v.vector" if with_vectors else ""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {_RECORD_COLS}{vcol} FROM memories m {join} "
+                    f"WHERE {s_sql} AND m.rowid > ? ORDER BY m.rowid LIMIT ?",
+                    [*s_params, last, page],
+                ).fetchall()
+            for r in rows:
+                yield self._record(r, r[17] if with_vectors else None)
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
     # -- search ---------------------------------------------------------------------------
 
     def keyword_search(
@@ -268,10 +291,13 @@ class SQLiteStore:
         """BM25 over FTS5 (porter stemming), any of ``terms``; relevance is -bm25."""
         if not terms or k <= 0:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
         with self._lock:
+            kept = self._affordable_terms(terms)
+            if not kept:
+                return []
+            match = " OR ".join(kept)
             rows = self._conn.execute(
                 "SELECT f.rowid, bm25(memories_fts) AS s FROM memories_fts f "
                 "JOIN memories m ON m.rowid = f.rowid "
@@ -280,6 +306,29 @@ class SQLiteStore:
                 [match, *s_params, _now_iso(), *w_params, k],
             ).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def _affordable_terms(self, terms: Sequence[str]) -> list[str]:
+        # bm25() costs ~1 us per matching row, so a term found in tens of thousands of rows
+        # would dominate search time while adding little (its IDF is low). Terms are taken
+        # rarest first until their postings would exceed the budget; counting is capped, so
+        # this check costs at most _TERM_BUDGET row visits per term.
+        counted = []
+        for term in terms:
+            quoted = '"' + term.replace('"', '""') + '"'
+            df = self._conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
+                "LIMIT ?)",
+                (quoted, _TERM_BUDGET + 1),
+            ).fetchone()[0]
+            if df:
+                counted.append((df, quoted))
+        kept, total = [], 0
+        for df, quoted in sorted(counted):
+            if total + df > _TERM_BUDGET:
+                break
+            kept.append(quoted)
+            total += df
+        return kept
 
     def vector_search(
         self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
@@ -298,22 +347,31 @@ class SQLiteStore:
                 allowed = np.fromiter((r[0] for r in ids), dtype=np.int64, count=len(ids))
             return cache.search(np.asarray(query, np.float32), k, time.time(), allowed)
 
-    def similarities(self, rowids: Sequence[int], query: npt.NDArray[np.float32]) -> list[float]:
-        """Cosine of ``query`` with each row's stored vector."""
+    def similarities(
+        self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
+    ) -> list[float]:
+        """Cosine of ``query`` with each row's vector, from the scope's cache when it has it."""
         if not rowids:
             return []
-        marks = ",".join("?" for _ in rowids)
         with self._lock:
-            rows = dict(
-                self._conn.execute(
-                    f"SELECT rowid, vector FROM memory_vectors WHERE rowid IN ({marks})",
-                    list(rowids),
-                ).fetchall()
-            )
+            cache = self._caches.get(scope)
+            cached = {} if cache is None else {r: cache.vector_of(r) for r in rowids}
+            missing = [r for r in rowids if cached.get(r) is None]
+            blobs: dict[int, bytes] = {}
+            if missing:
+                marks = ",".join("?" for _ in missing)
+                blobs = dict(
+                    self._conn.execute(
+                        f"SELECT rowid, vector FROM memory_vectors WHERE rowid IN ({marks})",
+                        missing,
+                    ).fetchall()
+                )
         out = []
         for r in rowids:
-            blob = rows.get(r)
-            out.append(0.0 if blob is None else float(np.frombuffer(blob, np.float32) @ query))
+            vec = cached.get(r)
+            if vec is None and r in blobs:
+                vec = np.frombuffer(blobs[r], np.float32)
+            out.append(0.0 if vec is None else float(vec @ query))
         return out
 
     # -- vector caches --------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Search and add latency as one scope grows (embedded default store, real embedder).
+
+    python bench/latency.py                 # 1k, 10k, 20k, 100k
+    python bench/latency.py --quick         # 1k, 10k
+
+Memories up to each size are bulk-loaded with precomputed vectors (mixtures of real MiniLM
+embeddings of varied sentences) so 100k builds in seconds; every timed search and add goes
+through ``Memory`` end to end with the real local embedder, on queries never seen before
+(no embedding cache hits). Also measures batched ingest (one add() of 500 messages) and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import median, percentile, print_table, write_json  # noqa: E402
+
+from engramdb import Memory  # noqa: E402
+from engramdb.embed.base import normalize  # noqa: E402
+from engramdb.ingest.plan import text_hash  # noqa: E402
+from engramdb.models import NewMemory, Scope, WriteBatch  # noqa: E402
+from engramdb.timeutil import iso, utcnow  # noqa: E402
+
+SUBJECTS = ["I", "My sister", "My boss", "Our team", "My friend Sam", "The kids", "My partner"]
+VERBS = ["love", "hate", "started", "finished", "planned", "visited", "booked", "cooked", "read"]
+
+
+class Corpus:
+    """Sentences over a 20k-word vocabulary with Zipf-distributed word frequencies.
+
+    Real conversation text has a long tail of rare words; a small synthetic vocabulary would
+    make every keyword match a large fraction of rows and misstate keyword-search cost.
+    """
+
+    def __init__(self, rng: random.Random, vocab_size: int = 20000) -> None:
+        from engramdb.embed.local import default_model_files
+
+        import json
+
+        vocab = json.loads(default_model_files()[1].read_text())["model"]["vocab"]
+        words = sorted(w for w in vocab if w.isalpha() and len(w) >= 3)
+        rng.shuffle(words)
+        self.words = words[:vocab_size]
+        ranks = np.arange(1, len(self.words) + 1)
+        self.p = (1.0 / ranks**1.07) / (1.0 / ranks**1.07).sum()
+        self.np = np.random.default_rng(rng.randint(0, 2**31))
+        self.rng = rng
+
+    def sentence(self, n_words: int | None = None) -> str:
+        """A sentence of 6-16 words."""
+        n = n_words or self.rng.randint(6, 16)
+        picked = self.np.choice(len(self.words), size=n, p=self.p)
+        return f"{self.rng.choice(SUBJECTS)} " + " ".join(self.words[i] for i in picked)
+
+
+def bulk_load(
+    m: Memory, scope: Scope, n: int, corpus: Corpus, pool_vecs: np.ndarray, rng: random.Random
+) -> None:
+    """Insert n memories; vectors are mixtures of real embeddings (fast, realistic spread)."""
+    at = iso(utcnow())
+    nprng = np.random.default_rng(rng.randint(0, 2**31))
+    for start in range(0, n, 5000):
+        size = min(5000, n - start)
+        a = nprng.integers(0, len(pool_vecs), size)
+        b = nprng.integers(0, len(pool_vecs), size)
+        w = nprng.uniform(0.55, 0.9, size)[:, None]
+        vecs = normalize(w * pool_vecs[a] + (1 - w) * pool_vecs[b] + 0.05 * nprng.standard_normal((size, pool_vecs.shape[1])))
+        batch = WriteBatch(at=at)
+        for i in range(size):
+            text = corpus.sentence()
+            batch.inserts.append(
+                NewMemory(id=str(uuid.uuid4()), memory=text, scope=scope, vector=vecs[i],
+                          metadata={"n": start + i}, created_at=at, hash=text_hash(text))
+            )
+        m.store.apply(batch)
+
+
+def measure(
+    m: Memory, corpus: Corpus, searches: int, adds: int, tag: str
+) -> dict[str, float]:
+    """Timed end-to-end searches and single adds on fresh text."""
+    s_times, a_times = [], []
+    for i in range(searches):
+        q = f"what did {corpus.sentence(5)} {tag}{i}"
+        t = time.perf_counter()
+        m.search(q, user_id="bench", limit=10)
+        s_times.append((time.perf_counter() - t) * 1000)
+    for i in range(adds):
+        text = f"{corpus.sentence()} ({tag} add {i})"
+        t = time.perf_counter()
+        m.add(text, user_id="bench", infer=False)
+        a_times.append((time.perf_counter() - t) * 1000)
+    return {
+        "search_p50_ms": median(s_times),
+        "search_p95_ms": percentile(s_times, 95),
+        "add_p50_ms": median(a_times),
+        "add_p95_ms": percentile(a_times, 95),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000,20000,100000")
+    ap.add_argument("--quick", action="store_true", help="sizes 1000,10000 and fewer probes")
+    ap.add_argument("--searches", type=int, default=200)
+    ap.add_argument("--adds", type=int, default=100)
+    ap.add_argument("--json", default="bench/results/latency.json")
+    args = ap.parse_args()
+    sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    searches = 50 if args.quick else args.searches
+    adds = 30 if args.quick else args.adds
+    rng = random.Random(7)
+    rows, out = [], []
+    with tempfile.TemporaryDirectory() as home:
+        m = Memory(path=home)
+        scope = Scope(user_id="bench", tenant=m.tenant)
+        corpus = Corpus(rng)
+        pool_vecs = m.embedder.embed([corpus.sentence() for _ in range(3000)])
+        # Batched ingest through the public API: 4 calls of 500 messages.
+        t = time.perf_counter()
+        for j in range(4):
+            m.add([corpus.sentence() for _ in range(500)], user_id="ingest", infer=False)
+        ingest_rate = 2000 / (time.perf_counter() - t)
+        current = 0
+        for n in sizes:
+            bulk_load(m, scope, n - current, corpus, pool_vecs, rng)
+            current = n
+            t = time.perf_counter()
+            m.search("warm the cache", user_id="bench")
+            cold = (time.perf_counter() - t) * 1000
+            res = measure(m, corpus, searches, adds, f"n{n}")
+            current += adds
+            res["n"] = n
+            res["cold_first_search_ms"] = cold
+            out.append(res)
+            rows.append([f"{n:,}", res["search_p50_ms"], res["search_p95_ms"], res["add_p50_ms"], res["add_p95_ms"], cold])
+        m.close()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print_table(
+        "engramdb latency (embedded SQLite, local MiniLM, one scope)",
+        ["memories", "search p50 ms", "search p95 ms", "add p50 ms", "add p95 ms", "first search ms"],
+        rows,
+    )
+    print(f"batched ingest: {ingest_rate:.0f} memories/s (add() of 500 messages, infer=False)")
+    print(f"peak RSS: {rss_mb:.0f} MB")
+    write_json(args.json, {"benchmark": "latency", "sizes": out, "ingest_per_s": ingest_rate, "peak_rss_mb": rss_mb})
+
+
+if __name__ == "__main__":
+    main()
