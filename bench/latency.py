@@ -24,13 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import median, percentile, print_table, write_json  # noqa: E402
-
-from engramdb import Memory  # noqa: E402
-from engramdb.embed.base import normalize  # noqa: E402
-from engramdb.ingest.plan import text_hash  # noqa: E402
-from engramdb.models import NewMemory, Scope, WriteBatch  # noqa: E402
-from engramdb.timeutil import iso, utcnow  # noqa: E402
+from _common import median, percentile, print_table, write_json
+from engramdb import Memory
+from engramdb.embed.base import normalize
+from engramdb.ingest.plan import text_hash
+from engramdb.models import NewMemory, Scope, WriteBatch
+from engramdb.timeutil import iso, utcnow
 
 SUBJECTS = ["I", "My sister", "My boss", "Our team", "My friend Sam", "The kids", "My partner"]
 VERBS = ["love", "hate", "started", "finished", "planned", "visited", "booked", "cooked", "read"]
@@ -44,9 +43,9 @@ class Corpus:
     """
 
     def __init__(self, rng: random.Random, vocab_size: int = 20000) -> None:
-        from engramdb.embed.local import default_model_files
-
         import json
+
+        from engramdb.embed.local import default_model_files
 
         vocab = json.loads(default_model_files()[1].read_text())["model"]["vocab"]
         words = sorted(w for w in vocab if w.isalpha() and len(w) >= 3)
@@ -75,20 +74,29 @@ def bulk_load(
         a = nprng.integers(0, len(pool_vecs), size)
         b = nprng.integers(0, len(pool_vecs), size)
         w = nprng.uniform(0.55, 0.9, size)[:, None]
-        vecs = normalize(w * pool_vecs[a] + (1 - w) * pool_vecs[b] + 0.05 * nprng.standard_normal((size, pool_vecs.shape[1])))
+        vecs = normalize(
+            w * pool_vecs[a]
+            + (1 - w) * pool_vecs[b]
+            + 0.05 * nprng.standard_normal((size, pool_vecs.shape[1]))
+        )
         batch = WriteBatch(at=at)
         for i in range(size):
             text = corpus.sentence()
             batch.inserts.append(
-                NewMemory(id=str(uuid.uuid4()), memory=text, scope=scope, vector=vecs[i],
-                          metadata={"n": start + i}, created_at=at, hash=text_hash(text))
+                NewMemory(
+                    id=str(uuid.uuid4()),
+                    memory=text,
+                    scope=scope,
+                    vector=vecs[i],
+                    metadata={"n": start + i},
+                    created_at=at,
+                    hash=text_hash(text),
+                )
             )
         m.store.apply(batch)
 
 
-def measure(
-    m: Memory, corpus: Corpus, searches: int, adds: int, tag: str
-) -> dict[str, float]:
+def measure(m: Memory, corpus: Corpus, searches: int, adds: int, tag: str) -> dict[str, float]:
     """Timed end-to-end searches and single adds on fresh text."""
     s_times, a_times = [], []
     for i in range(searches):
@@ -110,7 +118,9 @@ def measure(
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", default="1000,10000,20000,100000")
     ap.add_argument("--quick", action="store_true", help="sizes 1000,10000 and fewer probes")
     ap.add_argument("--searches", type=int, default=200)
@@ -129,7 +139,7 @@ def main() -> None:
         pool_vecs = m.embedder.embed([corpus.sentence() for _ in range(3000)])
         # Batched ingest through the public API: 4 calls of 500 messages.
         t = time.perf_counter()
-        for j in range(4):
+        for _ in range(4):
             m.add([corpus.sentence() for _ in range(500)], user_id="ingest", infer=False)
         ingest_rate = 2000 / (time.perf_counter() - t)
         current = 0
@@ -144,17 +154,36 @@ def main() -> None:
             res["n"] = n
             res["cold_first_search_ms"] = cold
             out.append(res)
-            rows.append([f"{n:,}", res["search_p50_ms"], res["search_p95_ms"], res["add_p50_ms"], res["add_p95_ms"], cold])
+            rows.append(
+                [
+                    f"{n:,}",
+                    res["search_p50_ms"],
+                    res["search_p95_ms"],
+                    res["add_p50_ms"],
+                    res["add_p95_ms"],
+                    cold,
+                ]
+            )
         m.close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print_table(
         "engramdb latency (embedded SQLite, local MiniLM, one scope)",
-        ["memories", "search p50 ms", "search p95 ms", "add p50 ms", "add p95 ms", "first search ms"],
+        [
+            "memories",
+            "search p50 ms",
+            "search p95 ms",
+            "add p50 ms",
+            "add p95 ms",
+            "first search ms",
+        ],
         rows,
     )
     print(f"batched ingest: {ingest_rate:.0f} memories/s (add() of 500 messages, infer=False)")
     print(f"peak RSS: {rss_mb:.0f} MB")
-    write_json(args.json, {"benchmark": "latency", "sizes": out, "ingest_per_s": ingest_rate, "peak_rss_mb": rss_mb})
+    write_json(
+        args.json,
+        {"benchmark": "latency", "sizes": out, "ingest_per_s": ingest_rate, "peak_rss_mb": rss_mb},
+    )
 
 
 if __name__ == "__main__":

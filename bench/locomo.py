@@ -24,9 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import median, print_table, write_json  # noqa: E402
-
-from engramdb import Memory  # noqa: E402
+from _common import median, print_table, write_json
+from engramdb import Memory
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 
@@ -37,7 +36,7 @@ def parse_date(text: str) -> datetime:
 
 
 def parse_range(text: str) -> list[int]:
-    """"0-4" or "0,2,3" → indices."""
+    """ "0-4" or "0,2,3" → indices."""
     out: list[int] = []
     for part in text.split(","):
         if "-" in part:
@@ -130,12 +129,17 @@ def evaluate(m: Memory, samples: list[dict[str, Any]]) -> dict[str, Any]:
         if cat in (1, 2, 3, 4):
             for k, v in stats.items():
                 overall[k].extend(v)
-    out["overall_1_4"] = {"n": len(overall["mrr"]), **{k: sum(v) / len(v) for k, v in overall.items()}}
+    out["overall_1_4"] = {
+        "n": len(overall["mrr"]),
+        **{k: sum(v) / len(v) for k, v in overall.items()},
+    }
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", required=True, help="path to locomo_dev.json (or locomo10.json)")
     ap.add_argument("--convs", default="0-4", help="conversation indices, e.g. 0-4 or 0,2")
     ap.add_argument("--json", default="bench/results/locomo.json", help="where to write results")
@@ -143,7 +147,8 @@ def main() -> None:
         "--retrieval",
         action="append",
         default=[],
-        help='retrieval config as JSON (repeatable, compared in one run), e.g. \'{"preset": "vector"}\'',
+        help="retrieval config as JSON (repeatable, compared in one run), "
+        'e.g. \'{"preset": "vector"}\'',
     )
     args = ap.parse_args()
     data = json.loads(Path(args.data).read_text())
@@ -172,7 +177,13 @@ def main() -> None:
         base.close()
     write_json(
         args.json,
-        {"benchmark": "locomo", "convs": args.convs, "memories": count, "ingest_s": secs, "runs": results},
+        {
+            "benchmark": "locomo",
+            "convs": args.convs,
+            "memories": count,
+            "ingest_s": secs,
+            "runs": results,
+        },
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from engramdb.memory import Memory
 
@@ -20,11 +20,10 @@ R = TypeVar("R")
 def _threaded(
     method: Callable[Concatenate[Memory, P], R],
 ) -> Callable[Concatenate[AsyncMemory, P], Coroutine[Any, Any, R]]:
-    @wraps(method)
     async def run(self: AsyncMemory, *args: P.args, **kwargs: P.kwargs) -> R:
         return await asyncio.to_thread(method, self.sync, *args, **kwargs)
 
-    return run
+    return cast(Callable[Concatenate[AsyncMemory, P], Coroutine[Any, Any, R]], wraps(method)(run))
 
 
 class AsyncMemory:

@@ -39,7 +39,9 @@ class EmbedderConfig(BaseModel):
 
     model_config = _STRICT
     provider: str = "local"
-    model: str | None = Field(None, description="model name (openai) or path (sentence-transformers)")
+    model: str | None = Field(
+        None, description="model name (openai) or path (sentence-transformers)"
+    )
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. Ollama's")
     api_key: str | None = None
     api_key_env: str | None = Field(None, description="environment variable holding the key")
@@ -91,7 +93,9 @@ class MemoryConfig(BaseModel):
     """Everything a :class:`~engramdb.Memory` can be configured with."""
 
     model_config = _STRICT
-    home: str | None = Field(None, description="data directory; default $ENGRAMDB_HOME or ~/.engramdb")
+    home: str | None = Field(
+        None, description="data directory; default $ENGRAMDB_HOME or ~/.engramdb"
+    )
     tenant: str = DEFAULT_TENANT
     store: StoreConfig = Field(default_factory=StoreConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)

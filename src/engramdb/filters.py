@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from engramdb.errors import FilterError
 
@@ -160,11 +160,12 @@ def _parse_field(key: str, value: Any) -> list[Cond]:
 
 
 def _cond(name: str, is_meta: bool, op: Any, value: Any) -> Cond:
-    op_name = op[1:] if isinstance(op, str) and op.startswith("$") else op
-    if op_name not in OPERATORS:
+    raw = op[1:] if isinstance(op, str) and op.startswith("$") else op
+    if raw not in OPERATORS:
         raise FilterError(
             f"unknown filter operator {op!r} on {name!r}; use one of {', '.join(sorted(OPERATORS))}"
         )
+    op_name = cast(Op, raw)
     if op_name in ("in", "nin"):
         if not isinstance(value, list | tuple) or not value:
             raise FilterError(f"{op_name!r} on {name!r} takes a non-empty list")

@@ -269,7 +269,9 @@ class Memory:
             user_id, agent_id, run_id, filters, required=True, action="search"
         )
         limit = _check_limit(limit)
-        vector = self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
+        vector = (
+            self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
+        )
         hits = search(
             self.store,
             vector,
@@ -306,7 +308,7 @@ class Memory:
         limit = _check_limit(limit)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValidationError(f"offset must be a non-negative integer, not {offset!r}")
-        records = self.store.list(scope, where, limit=limit, offset=offset)
+        records = self.store.list_records(scope, where, limit=limit, offset=offset)
         return {"results": [r.to_dict() for r in records]}
 
     def history(self, memory_id: str) -> list[dict[str, Any]]:

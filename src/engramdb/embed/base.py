@@ -25,8 +25,15 @@ class Embedder(Protocol):
                 return np.tile(np.array([1, 0, 0], np.float32), (len(texts), 1))
     """
 
-    dims: int
-    name: str
+    @property
+    def dims(self) -> int:
+        """Length of each vector."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Provider and model, e.g. ``"local:all-MiniLM-L6-v2-int8"``."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` in order; the result has one row per text."""

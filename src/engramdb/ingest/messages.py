@@ -67,6 +67,7 @@ def parse_messages(messages: Any) -> list[Message]:
     out: list[Message] = []
     for i, item in enumerate(items):
         where = f"message {i}"
+        images: tuple[str, ...]
         if isinstance(item, str):
             role, text, images, name = "user", item, (), None
         elif isinstance(item, dict):
@@ -83,6 +84,8 @@ def parse_messages(messages: Any) -> list[Message]:
         if not text and not images:
             raise ValidationError(f"{where} is empty")
         if len(text) > MAX_MESSAGE_CHARS:
-            raise ValidationError(f"{where} has {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}")
+            raise ValidationError(
+                f"{where} has {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}"
+            )
         out.append(Message(role=role, content=text, name=name, images=images))
     return out

@@ -34,7 +34,7 @@ class Store(Protocol):
         """Records by internal row id (missing ones absent)."""
         ...
 
-    def list(
+    def list_records(
         self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
     ) -> list[MemoryRecord]:
         """Active memories in scope matching ``where``, newest first."""

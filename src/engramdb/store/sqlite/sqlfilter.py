@@ -90,4 +90,3 @@ def _cond(cond: Cond, a: str, params: list[Any]) -> str:
         f"(CASE WHEN {is_array} THEN EXISTS (SELECT 1 FROM {array_src} WHERE {elem}) "
         f"ELSE coalesce({sub}, 0) END)"
     )
-

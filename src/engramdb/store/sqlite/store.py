@@ -93,7 +93,9 @@ class SQLiteStore:
             for new in batch.inserts:
                 vec = np.asarray(new.vector, dtype=np.float32)
                 if vec.shape != (self.dims,):
-                    raise StoreError(f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)")
+                    raise StoreError(
+                        f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)"
+                    )
                 cur = c.execute(
                     "INSERT INTO memories (id, tenant, user_id, agent_id, run_id, memory, hash, "
                     "metadata, memory_type, role, categories, created_at, updated_at, valid_at) "
@@ -145,7 +147,9 @@ class SQLiteStore:
                 if ch.metadata is not None:
                     sets.append("metadata = ?")
                     params.append(json.dumps(ch.metadata, ensure_ascii=False))
-                c.execute(f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid))
+                c.execute(
+                    f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid)
+                )
                 if ch.vector is not None:
                     c.execute(
                         "UPDATE memory_vectors SET vector = ? WHERE rowid = ?",
@@ -220,7 +224,7 @@ class SQLiteStore:
             ).fetchall()
         return {r[0]: self._record(r, r[17] if with_vectors else None) for r in rows}
 
-    def list(
+    def list_records(
         self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
     ) -> list[MemoryRecord]:
         """Active memories in scope matching ``where``, newest first."""
@@ -382,7 +386,8 @@ class SQLiteStore:
     def _rows(self, where_sql_: str, params: Sequence[Any]) -> list[Row]:
         rows = self._conn.execute(
             "SELECT m.rowid, m.tenant, m.user_id, m.agent_id, m.run_id, m.status, m.expires_at, "
-            f"v.vector FROM memories m JOIN memory_vectors v ON v.rowid = m.rowid WHERE {where_sql_}",
+            "v.vector FROM memories m JOIN memory_vectors v ON v.rowid = m.rowid "
+            f"WHERE {where_sql_}",
             list(params),
         ).fetchall()
         return [
