@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engramdb.errors import ConfigError
+from engramdb.ingest.prompts.extract_reconcile import DEFAULT_CATEGORIES
+from engramdb.llm.base import LLMSettings
 from engramdb.models import DEFAULT_TENANT
 
 _STRICT = ConfigDict(extra="forbid")
@@ -99,9 +101,18 @@ class MemoryConfig(BaseModel):
     tenant: str = DEFAULT_TENANT
     store: StoreConfig = Field(default_factory=StoreConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
-    llm: dict[str, Any] | None = Field(None, description="LLM provider settings; none = offline")
+    llm: LLMSettings | None = Field(
+        None, description="LLM for extraction; none = the offline rule extractor"
+    )
+    vision: bool = Field(False, description="the LLM can describe images in messages")
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
-    custom_instructions: str | None = None
+    custom_instructions: str | None = Field(
+        None, description="extra guidance for the LLM extractor (what to remember or skip)"
+    )
+    categories: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CATEGORIES),
+        description="categories the LLM extractor may assign",
+    )
 
     def home_dir(self) -> Path:
         """The data directory (read from the environment only now, never at import)."""

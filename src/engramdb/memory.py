@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,42 +12,38 @@ from engramdb.errors import MemoryNotFoundError, ScopeError, ValidationError
 from engramdb.filters import Node, parse, split_scope
 from engramdb.ingest import plan
 from engramdb.ingest.messages import parse_messages
-from engramdb.models import Change, MemoryRecord, Scope, WriteBatch
-from engramdb.registry import build_embedder, build_store
+from engramdb.ingest.pipeline import Ingestor, episodes_for
+from engramdb.llm.base import LLM, Usage
+from engramdb.llm.sync import run_sync
+from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
+from engramdb.queue import BackgroundQueue
+from engramdb.registry import build_embedder, build_extractor, build_llm, build_store
 from engramdb.retrieve.search import Hit, search
 from engramdb.store.base import Store
 from engramdb.timeutil import TimeInput, iso, to_iso, utcnow
+from engramdb.validation import (
+    MAX_QUERY_CHARS,
+    check_id,
+    check_limit,
+    check_metadata,
+)
 
-MAX_LIMIT = 10_000
-MAX_QUERY_CHARS = 10_000
-
-
-def _check_id(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{name} must be a non-empty string, not {value!r}")
-    if len(value) > 256:
-        raise ValidationError(f"{name} is longer than 256 characters")
-    return value
+MEMORY_TYPES = ("fact", "episode", "procedural", "preference", "experience")
 
 
-def _check_metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise ValidationError(f"metadata must be a dict, not {type(metadata).__name__}")
-    try:
-        json.dumps(metadata, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"metadata is not JSON-serialisable: {exc}") from exc
-    return dict(metadata)
+def _usage_dict(usage: Usage) -> dict[str, int]:
+    return {
+        "llm_calls": usage.calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+    }
 
 
-def _check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
-    return limit
+def _by_batch(episodes: list[Episode]) -> list[list[Episode]]:
+    groups: dict[str, list[Episode]] = {}
+    for e in sorted(episodes, key=lambda e: (e.created_at, e.id)):
+        groups.setdefault(e.batch_id, []).append(e)
+    return list(groups.values())
 
 
 def _hit_dict(hit: Hit) -> dict[str, Any]:
@@ -81,6 +76,7 @@ class Memory:
         config: MemoryConfig | dict[str, Any] | str | Path | None = None,
         embedder: Embedder | None = None,
         store: Store | None = None,
+        llm: LLM | None = None,
     ) -> None:
         cfg = MemoryConfig.load(config)
         if path is not None:
@@ -91,6 +87,17 @@ class Memory:
         self._owns_store = store is None
         self.store = store if store is not None else build_store(cfg, self.embedder.dims)
         self.tenant = cfg.tenant
+        self._owns_llm = llm is None
+        self.llm = llm if llm is not None else build_llm(cfg)
+        self.ingestor = Ingestor(
+            self.store,
+            self.embedder,
+            build_extractor(cfg, self.llm),
+            vision=self.llm if cfg.vision else None,
+        )
+        self._usage = Usage()
+        self._usage_lock = threading.Lock()
+        self._queue = BackgroundQueue(self)
         self._closed = threading.Event()
 
     @classmethod
@@ -112,7 +119,7 @@ class Memory:
         if tenant == self.tenant:
             return self
         cfg = self.config.model_copy(update={"tenant": tenant})
-        return Memory(config=cfg, embedder=self.embedder, store=self.store)
+        return Memory(config=cfg, embedder=self.embedder, store=self.store, llm=self.llm)
 
     # -- scope ----------------------------------------------------------------------------
 
@@ -127,9 +134,9 @@ class Memory:
         action: str,
     ) -> tuple[Scope, Node | None]:
         ids = {
-            "user_id": _check_id("user_id", user_id),
-            "agent_id": _check_id("agent_id", agent_id),
-            "run_id": _check_id("run_id", run_id),
+            "user_id": check_id("user_id", user_id),
+            "agent_id": check_id("agent_id", agent_id),
+            "run_id": check_id("run_id", run_id),
         }
         from_filters, where = split_scope(parse(filters))
         for key, value in from_filters.items():
@@ -137,7 +144,7 @@ class Memory:
                 raise ValidationError(
                     f"{key} is {ids[key]!r} but filters say {value!r}; give it once"
                 )
-            ids[key] = _check_id(key, value)
+            ids[key] = check_id(key, value)
         scope = Scope(tenant=self.tenant, **ids)
         if required and scope.is_empty:
             raise ScopeError(
@@ -167,29 +174,126 @@ class Memory:
         infer: bool = True,
         timestamp: TimeInput | None = None,
         memory_type: str | None = None,
+        background: bool = False,
     ) -> dict[str, Any]:
         """Remember ``messages`` (a string, a ``{"role", "content"}`` dict, or a list).
 
-        With ``infer=False`` every non-system message is stored verbatim as one memory; a list
-        of 500 messages is embedded in batches and written in one transaction. ``timestamp``
-        (datetime, ISO-8601 or epoch seconds; naive = UTC) is when the messages were said.
+        ``infer=True`` (default) extracts facts and keeps memory current: each fact is added,
+        updates or supersedes an existing memory, or is recognised as known; the raw messages
+        are kept as episodes first, so nothing said is lost if extraction fails. With an LLM
+        configured one call does it; offline, deterministic rules do. ``infer=False`` stores
+        every non-system message verbatim (a list of 500 is one batched write).
 
-        Returns ``{"results": [{"id", "memory", "event", ...}]}``.
+        ``timestamp`` (datetime, ISO-8601 or epoch seconds; naive = UTC) is when the messages
+        were said; relative dates in them are resolved against it. ``memory_type="procedural"``
+        (with ``agent_id``) stores a step-by-step summary of an agent's run.
+        ``background=True`` queues extraction durably and returns at once.
+
+        Returns ``{"results": [{"id", "memory", "event", ...}], ...}`` where event is ADD,
+        UPDATE, SUPERSEDE, DELETE or NONE.
         """
         scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="add")
-        meta = _check_metadata(metadata)
+        meta = check_metadata(metadata)
         msgs = plan.storable(parse_messages(messages))
         if not msgs:
             raise ValidationError("messages hold only system messages: nothing to remember")
         at = to_iso(timestamp) if timestamp is not None else iso(utcnow())
-        if memory_type is not None and not isinstance(memory_type, str):
-            raise ValidationError("memory_type must be a string")
-        vectors = self.embedder.embed([plan.memory_text(m) for m in msgs])
-        batch, results = plan.verbatim(
-            msgs, vectors, scope, meta, at, memory_type=memory_type or "fact"
+        if memory_type is not None and memory_type not in MEMORY_TYPES:
+            raise ValidationError(
+                f"memory_type must be one of {', '.join(MEMORY_TYPES)}, not {memory_type!r}"
+            )
+        if not infer:
+            vectors = self.embedder.embed([plan.memory_text(m) for m in msgs])
+            batch, results = plan.verbatim(
+                msgs, vectors, scope, meta, at, memory_type=memory_type or "fact"
+            )
+            self.store.apply(batch)
+            return {"results": results}
+        options = {"memory_type": memory_type} if memory_type else {}
+        episodes = episodes_for(msgs, scope, meta, at, options)
+        if background:
+            for e in episodes:
+                e.status = "queued"
+        self.store.apply(WriteBatch(episodes=episodes))
+        episode_ids = [e.id for e in episodes]
+        if background:
+            self._queue.kick()
+            return {
+                "results": [],
+                "status": "queued",
+                "batch_id": episodes[0].batch_id,
+                "episode_ids": episode_ids,
+            }
+        outcome = self.ingestor.run(episodes)
+        self._count(outcome.usage)
+        out: dict[str, Any] = {
+            "results": outcome.results,
+            "episode_ids": episode_ids,
+            "usage": _usage_dict(outcome.usage),
+        }
+        if outcome.warnings:
+            out["warnings"] = outcome.warnings
+        return out
+
+    def _count(self, usage: Usage) -> None:
+        with self._usage_lock:
+            self._usage.merge(usage)
+
+    def reprocess(
+        self,
+        episode_ids: list[str] | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        status: str = "failed",
+    ) -> dict[str, Any]:
+        """Run extraction again on stored episodes: given ids, or those of a scope whose
+        extraction ``status`` is ``failed`` (or ``pending``, ``queued``, ``done``)."""
+        scope, _ = self._scope(
+            user_id, agent_id, run_id, required=episode_ids is None, action="reprocess"
         )
-        self.store.apply(batch)
-        return {"results": results}
+        if episode_ids is not None:
+            found = self.store.episodes(scope, ids=episode_ids, limit=len(episode_ids) or 1)
+        else:
+            found = self.store.episodes(scope, status=status, limit=10_000, newest_first=False)
+        results: list[dict[str, Any]] = []
+        usage = Usage()
+        for batch in _by_batch(found):
+            outcome = self.ingestor.run(batch)
+            usage.merge(outcome.usage)
+            results.extend(outcome.results)
+        self._count(usage)
+        return {"results": results, "episodes": len(found), "usage": _usage_dict(usage)}
+
+    def add_status(self, batch_id: str) -> dict[str, Any]:
+        """Where a ``background=True`` add stands: queued, pending, done or failed."""
+        episodes = [
+            e
+            for e in self.store.episodes(Scope(tenant=self.tenant), ids=None, limit=10_000)
+            if e.batch_id == batch_id
+        ]
+        if not episodes:
+            raise ValidationError(f"no add with batch_id {batch_id!r}")
+        statuses = {e.status for e in episodes}
+        status = next(s for s in ("failed", "pending", "queued", "done") if s in statuses)
+        return {"batch_id": batch_id, "status": status, "episodes": [e.to_dict() for e in episodes]}
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until queued background adds are processed; False on timeout."""
+        return self._queue.wait(timeout)
+
+    def episodes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """The raw messages kept for a scope, newest first, with their extraction status."""
+        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="episodes")
+        return [e.to_dict() for e in self.store.episodes(scope, limit=check_limit(limit))]
 
     def update(
         self, memory_id: str, text: str | None = None, metadata: dict[str, Any] | None = None
@@ -209,7 +313,7 @@ class Memory:
             change.hash = plan.text_hash(change.memory)
             change.vector = self.embedder.embed([change.memory])[0]
         if metadata is not None:
-            change.metadata = _check_metadata(metadata)
+            change.metadata = check_metadata(metadata)
         self.store.apply(WriteBatch(changes=[change], at=iso(utcnow())))
         updated = self.store.get(record.id, self.tenant)
         assert updated is not None
@@ -268,7 +372,7 @@ class Memory:
         scope, where = self._scope(
             user_id, agent_id, run_id, filters, required=True, action="search"
         )
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         vector = (
             self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
         )
@@ -305,7 +409,7 @@ class Memory:
         scope, where = self._scope(
             user_id, agent_id, run_id, filters, required=True, action="get_all"
         )
-        limit = _check_limit(limit)
+        limit = check_limit(limit)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValidationError(f"offset must be a non-negative integer, not {offset!r}")
         records = self.store.list_records(scope, where, limit=limit, offset=offset)
@@ -324,6 +428,9 @@ class Memory:
         """Counts of memories, users, agents and history rows, and where the store is."""
         out = self.store.stats(self.tenant)
         out["embedder"] = self.embedder.name
+        out["extractor"] = self.ingestor.extractor.name
+        with self._usage_lock:
+            out["usage"] = _usage_dict(self._usage)
         return out
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -332,6 +439,9 @@ class Memory:
         """Close the store if this facade opened it. Safe to call twice."""
         if not self._closed.is_set():
             self._closed.set()
+            self._queue.stop()
+            if self._owns_llm and self.llm is not None:
+                run_sync(self.llm.aclose())
             if self._owns_store:
                 self.store.close()
 

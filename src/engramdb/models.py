@@ -132,16 +132,68 @@ class Change:
 
 
 @dataclass
+class Episode:
+    """A raw message as it was said, kept whatever extraction makes of it.
+
+    ``status`` is ``pending`` until extraction has run, then ``done`` or ``failed`` (with
+    ``error``); :meth:`Memory.reprocess` reruns extraction on stored episodes.
+    """
+
+    id: str
+    scope: Scope
+    role: str
+    content: str
+    created_at: str
+    batch_id: str
+    name: str | None = None
+    images: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    error: str | None = None
+    facts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Public dict form."""
+        return {
+            "id": self.id,
+            "role": self.role,
+            "name": self.name,
+            "content": self.content,
+            "images": self.images,
+            "metadata": self.metadata,
+            "created_at": self.created_at,
+            "status": self.status,
+            "error": self.error,
+            "facts": self.facts,
+            **self.scope.as_dict(),
+        }
+
+
+@dataclass
+class EpisodeStatus:
+    """The outcome of extraction for one episode."""
+
+    id: str
+    status: str
+    facts: int = 0
+    error: str | None = None
+
+
+@dataclass
 class WriteBatch:
     """Everything one ``add``/``update``/``delete`` changes: applied in ONE transaction."""
 
     inserts: list[NewMemory] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
+    episode_status: list[EpisodeStatus] = field(default_factory=list)
     at: str = ""
 
     def __bool__(self) -> bool:
-        return bool(self.inserts or self.changes or self.deletes)
+        return bool(
+            self.inserts or self.changes or self.deletes or self.episodes or self.episode_status
+        )
 
 
 @dataclass

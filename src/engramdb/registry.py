@@ -12,6 +12,8 @@ from collections.abc import Callable
 from engramdb.config import EmbedderConfig, MemoryConfig
 from engramdb.embed.base import Embedder
 from engramdb.errors import ConfigError
+from engramdb.ingest.extractors import Extractor, LLMExtractor, RuleExtractor
+from engramdb.llm.base import LLM
 from engramdb.store.base import Store
 
 
@@ -78,3 +80,19 @@ def build_store(cfg: MemoryConfig, dims: int) -> Store:
             f"unknown store provider {cfg.store.provider!r}; use one of {sorted(STORES)}"
         ) from None
     return factory(cfg, dims)
+
+
+def build_llm(cfg: MemoryConfig) -> LLM | None:
+    """The configured LLM, or None for the offline default."""
+    if cfg.llm is None:
+        return None
+    from engramdb.llm.registry import build_llm as build
+
+    return build(cfg.llm)
+
+
+def build_extractor(cfg: MemoryConfig, llm: LLM | None) -> Extractor:
+    """The LLM extractor when an LLM is given, else the offline rule extractor."""
+    if llm is None:
+        return RuleExtractor()
+    return LLMExtractor(llm, categories=cfg.categories, custom_instructions=cfg.custom_instructions)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engramdb.filters import Node
-from engramdb.models import HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
 
 
 class Store(Protocol):
@@ -64,6 +64,18 @@ class Store(Protocol):
 
     def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
         """Every recorded change of a memory, oldest first (kept after deletion)."""
+        ...
+
+    def episodes(
+        self,
+        scope: Scope,
+        *,
+        ids: Sequence[str] | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> list[Episode]:
+        """Stored raw messages in scope, optionally by id or extraction status."""
         ...
 
     def ids_in_scope(self, scope: Scope) -> list[str]:

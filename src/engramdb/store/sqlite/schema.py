@@ -94,7 +94,35 @@ CREATE TABLE history (
 CREATE INDEX history_memory ON history (memory_id, id);
 """
 
-MIGRATIONS: list[tuple[int, str, str]] = [(1, "initial schema", _V1)]
+_V2 = """
+CREATE TABLE episodes (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    batch_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    name TEXT,
+    content TEXT NOT NULL,
+    images TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT,
+    facts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX episodes_user ON episodes (tenant, user_id, created_at);
+CREATE INDEX episodes_agent ON episodes (tenant, agent_id, created_at);
+CREATE INDEX episodes_run ON episodes (tenant, run_id, created_at);
+CREATE INDEX episodes_open ON episodes (status) WHERE status != 'done';
+"""
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", _V1),
+    (2, "episodes: raw messages kept before extraction", _V2),
+]
 LATEST = MIGRATIONS[-1][0]
 
 

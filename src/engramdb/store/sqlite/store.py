@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from engramdb.errors import StoreError
 from engramdb.filters import Node
-from engramdb.models import HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
 from engramdb.store.sqlite import schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
@@ -61,12 +61,19 @@ class SQLiteStore:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         c = self._conn
-        c.execute("PRAGMA busy_timeout = 60000")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute(f"PRAGMA synchronous = {synchronous}")
-        c.execute("PRAGMA foreign_keys = ON")
-        c.execute("PRAGMA cache_size = -65536")
-        schema.migrate(c, self.path)
+        try:
+            c.execute("PRAGMA busy_timeout = 60000")
+            c.execute("PRAGMA journal_mode = WAL")
+            c.execute(f"PRAGMA synchronous = {synchronous}")
+            c.execute("PRAGMA foreign_keys = ON")
+            c.execute("PRAGMA cache_size = -65536")
+            schema.migrate(c, self.path)
+        except sqlite3.DatabaseError as exc:
+            c.close()
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        except BaseException:
+            c.close()
+            raise
         self._caches: dict[Scope, ScopeMatrix] = {}
 
     # -- transactions -------------------------------------------------------------------
@@ -90,6 +97,35 @@ class SQLiteStore:
             return
         at = batch.at or _now_iso()
         with self._write() as c:
+            c.executemany(
+                "INSERT INTO episodes (id, tenant, user_id, agent_id, run_id, batch_id, role, "
+                "name, content, images, metadata, created_at, status, error, facts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.id,
+                        e.scope.tenant,
+                        e.scope.user_id,
+                        e.scope.agent_id,
+                        e.scope.run_id,
+                        e.batch_id,
+                        e.role,
+                        e.name,
+                        e.content,
+                        json.dumps(e.images),
+                        json.dumps(e.metadata, ensure_ascii=False),
+                        e.created_at,
+                        e.status,
+                        e.error,
+                        e.facts,
+                    )
+                    for e in batch.episodes
+                ],
+            )
+            c.executemany(
+                "UPDATE episodes SET status = ?, facts = ?, error = ? WHERE id = ?",
+                [(u.status, u.facts, u.error, u.id) for u in batch.episode_status],
+            )
             for new in batch.inserts:
                 vec = np.asarray(new.vector, dtype=np.float32)
                 if vec.shape != (self.dims,):
@@ -151,9 +187,14 @@ class SQLiteStore:
                     f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid)
                 )
                 if ch.vector is not None:
+                    vec = np.asarray(ch.vector, dtype=np.float32)
+                    if vec.shape != (self.dims,):
+                        raise StoreError(
+                            f"vector of {ch.id} has shape {vec.shape}, not ({self.dims},)"
+                        )
                     c.execute(
                         "UPDATE memory_vectors SET vector = ? WHERE rowid = ?",
-                        (np.asarray(ch.vector, dtype=np.float32).tobytes(), rowid),
+                        (vec.tobytes(), rowid),
                     )
                 c.execute(
                     "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
@@ -286,6 +327,53 @@ class SQLiteStore:
             if len(rows) < page:
                 return
             last = rows[-1][0]
+
+    def episodes(
+        self,
+        scope: Scope,
+        *,
+        ids: Sequence[str] | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> list[Episode]:
+        """Stored raw messages in scope, optionally by id or extraction status."""
+        s_sql, s_params = scope_sql(scope, alias="e")
+        parts, params = [s_sql], list(s_params)
+        if ids is not None:
+            if not ids:
+                return []
+            parts.append(f"e.id IN ({','.join('?' for _ in ids)})")
+            params.extend(ids)
+        if status is not None:
+            parts.append("e.status = ?")
+            params.append(status)
+        order = "DESC" if newest_first else "ASC"
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, "
+                "e.name, e.content, e.images, e.metadata, e.created_at, e.status, e.error, "
+                f"e.facts FROM episodes e WHERE {' AND '.join(parts)} "
+                f"ORDER BY e.created_at {order}, e.rowid {order} LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [
+            Episode(
+                id=r[0],
+                scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], run_id=r[4]),
+                batch_id=r[5],
+                role=r[6],
+                name=r[7],
+                content=r[8],
+                images=json.loads(r[9]),
+                metadata=json.loads(r[10]),
+                created_at=r[11],
+                status=r[12],
+                error=r[13],
+                facts=r[14],
+            )
+            for r in rows
+        ]
 
     # -- search ---------------------------------------------------------------------------
 
@@ -461,12 +549,11 @@ class SQLiteStore:
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
         with self._write() as c:
-            if tenant is None:
-                c.execute("DELETE FROM memories")
-                c.execute("DELETE FROM history")
-            else:
-                c.execute("DELETE FROM memories WHERE tenant = ?", (tenant,))
-                c.execute("DELETE FROM history WHERE tenant = ?", (tenant,))
+            for table in ("memories", "history", "episodes"):
+                if tenant is None:
+                    c.execute(f"DELETE FROM {table}")
+                else:
+                    c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
         self._caches.clear()
 
     def stats(self, tenant: str) -> dict[str, Any]:

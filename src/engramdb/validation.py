@@ -1,0 +1,39 @@
+"""Argument checks shared by the facade, the server and the CLI. Each error names the culprit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engramdb.errors import ValidationError
+
+MAX_LIMIT = 10_000
+MAX_QUERY_CHARS = 10_000
+
+
+def check_id(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{name} must be a non-empty string, not {value!r}")
+    if len(value) > 256:
+        raise ValidationError(f"{name} is longer than 256 characters")
+    return value
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValidationError(f"metadata must be a dict, not {type(metadata).__name__}")
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"metadata is not JSON-serialisable: {exc}") from exc
+    return dict(metadata)
+
+
+def check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
+    return limit
