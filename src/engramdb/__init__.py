@@ -6,6 +6,7 @@
 from engramdb.aio import AsyncMemory
 from engramdb.config import MemoryConfig, RetrievalConfig
 from engramdb.errors import (
+    AuthError,
     ConfigError,
     EmbedderError,
     EngramError,
@@ -16,16 +17,21 @@ from engramdb.errors import (
     StoreError,
     ValidationError,
 )
+from engramdb.llm.errors import ExtractionError, LLMError, LLMTimeout
 from engramdb.memory import Memory
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncMemory",
+    "AuthError",
     "ConfigError",
     "EmbedderError",
     "EngramError",
+    "ExtractionError",
     "FilterError",
+    "LLMError",
+    "LLMTimeout",
     "Memory",
     "MemoryConfig",
     "MemoryNotFoundError",

@@ -23,7 +23,7 @@ def _threaded(
     async def run(self: AsyncMemory, *args: P.args, **kwargs: P.kwargs) -> R:
         return await asyncio.to_thread(method, self.sync, *args, **kwargs)
 
-    return cast(Callable[Concatenate[AsyncMemory, P], Coroutine[Any, Any, R]], wraps(method)(run))
+    return cast("Callable[Concatenate[AsyncMemory, P], Coroutine[Any, Any, R]]", wraps(method)(run))
 
 
 class AsyncMemory:
@@ -53,6 +53,10 @@ class AsyncMemory:
     delete_all = _threaded(Memory.delete_all)
     history = _threaded(Memory.history)
     reset = _threaded(Memory.reset)
+    reprocess = _threaded(Memory.reprocess)
+    add_status = _threaded(Memory.add_status)
+    wait = _threaded(Memory.wait)
+    episodes = _threaded(Memory.episodes)
     stats = _threaded(Memory.stats)
     close = _threaded(Memory.close)
 

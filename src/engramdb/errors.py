@@ -51,3 +51,7 @@ class EmbedderError(EngramError):
 
 class ConfigError(EngramError, ValueError):
     """A configuration value is unknown or invalid."""
+
+
+class AuthError(EngramError):
+    """A server refused the API key: missing or wrong (401), or not allowed to do this (403)."""
