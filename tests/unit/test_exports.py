@@ -14,8 +14,10 @@ import engramdb.errors
 
 #: The documented public API (update together with the docs when it changes).
 DOCUMENTED = [
+    "AsyncClient",
     "AsyncMemory",
     "AuthError",
+    "Client",
     "ConfigError",
     "EmbedderError",
     "EngramError",

@@ -65,7 +65,9 @@ def test_normalized_order_and_ties() -> None:
 
 
 def test_normalized_all_equal_scores_do_not_divide_by_zero() -> None:
-    assert normalized({"v": [(1, 0.3), (2, 0.3)]}) == [(1, 0.0), (2, 0.0)]
+    # No spread means no evidence against any candidate: each counts fully, not as zero
+    # (a lone keyword hit must not score 0 and sink below weaker vector hits).
+    assert normalized({"v": [(1, 0.3), (2, 0.3)]}) == [(1, 1.0), (2, 1.0)]
 
 
 def test_normalized_skips_empty_and_zero_weight() -> None:

@@ -83,15 +83,14 @@ class LocalEmbedder:
     ) -> None:
         if model_path is None and tokenizer_path is None:
             self._model_path, self._tokenizer_path = default_model_files()
+            model_sha256, tokenizer_sha256 = MODEL_SHA256, TOKENIZER_SHA256
+        elif model_path is None or tokenizer_path is None:
+            raise EmbedderError("give both model_path and tokenizer_path, or neither")
         else:
-            if model_path is None or tokenizer_path is None:
-                raise EmbedderError("give both model_path and tokenizer_path, or neither")
             self._model_path = Path(model_path)
             self._tokenizer_path = Path(tokenizer_path)
-            if model_sha256:
-                _verified(self._model_path, model_sha256)
-            if tokenizer_sha256:
-                _verified(self._tokenizer_path, tokenizer_sha256)
+        # Checked on first use, so opening a store to list or delete costs no hashing.
+        self._sha256 = (model_sha256, tokenizer_sha256)
         self._threads = threads
         self._session: Any = None
         self._tokenizer: Any = None
@@ -105,6 +104,13 @@ class LocalEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        for path, digest in zip(
+            (self._model_path, self._tokenizer_path), self._sha256, strict=True
+        ):
+            if digest:
+                _verified(path, digest)
+            elif not path.is_file():
+                raise EmbedderError(f"model file missing: {path}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self._threads
         opts.inter_op_num_threads = 1

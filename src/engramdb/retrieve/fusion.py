@@ -39,7 +39,8 @@ def normalized(
             continue
         values = [s for _, s in items]
         lo, hi = min(values), max(values)
-        span = hi - lo or 1.0
         for rowid, s in items:
-            scores[rowid] = scores.get(rowid, 0.0) + w * (s - lo) / span
+            # With one candidate (or all tied) there is no spread: each counts fully.
+            norm = (s - lo) / (hi - lo) if hi > lo else 1.0
+            scores[rowid] = scores.get(rowid, 0.0) + w * norm
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -1,0 +1,5 @@
+"""``python -m engramdb``: the command line."""
+
+from engramdb.cli import main
+
+main()
