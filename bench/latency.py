@@ -117,6 +117,22 @@ def measure(m: Memory, corpus: Corpus, searches: int, adds: int, tag: str) -> di
     }
 
 
+def vector_recall(m: Memory, scope: Scope, corpus: Corpus, queries: int = 50) -> float:
+    """recall@10 of the store's vector search (sketch preselection above 30k) vs exact search."""
+    m.store.vector_search(scope, None, m.embedder.embed(["warm"])[0], 10)
+    cache = m.store._caches[scope]  # type: ignore[attr-defined]  # the SQLite cache, on purpose
+    live = cache.rowids[: cache.n] >= 0
+    hits = 0
+    for i in range(queries):
+        q = m.embedder.embed([f"{corpus.sentence()} recall{i}"])[0]
+        exact_scores = cache.matrix[: cache.n] @ q
+        exact_scores[~live] = -np.inf
+        exact = set(cache.rowids[np.argsort(-exact_scores)[:10]].tolist())
+        got = {r for r, _ in m.store.vector_search(scope, None, q, 10)}
+        hits += len(exact & got)
+    return hits / (10 * queries)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -153,6 +169,7 @@ def main() -> None:
             current += adds
             res["n"] = n
             res["cold_first_search_ms"] = cold
+            res["vector_recall@10"] = vector_recall(m, scope, corpus)
             out.append(res)
             rows.append(
                 [
