@@ -1,7 +1,10 @@
 """Precision/recall of the offline fact extractor on a hand-labelled chat set, and whether
 supersede sequences end in the right memory state under the offline reconciler.
 
-    .venv/bin/python bench/extraction.py [--data FILE] [--json OUT] [--verbose]
+    .venv/bin/python bench/extraction.py [--data FILE ...] [--json OUT] [--verbose]
+
+With several ``--data`` files (``--data a.jsonl b.jsonl`` or ``--data a --data b``) it prints
+one summary row per set; with one it prints the per-category table of that set.
 
 A predicted fact counts as correct when its (subject, attribute, normalised value) equals a
 labelled one; subjects default to "user". Values are normalised by lowercasing and dropping
@@ -164,17 +167,42 @@ def print_table(report: dict[str, Any]) -> None:
     print(f"supersede/forget sequences that hold: {sg['held']}/{sg['total']}")
 
 
+def print_summary(reports: dict[str, dict[str, Any]]) -> None:
+    """One row per data set: overall counts, precision/recall, clean no-fact, sequences."""
+    head = f"{'set':<28}{'msgs':>5}{'tp':>5}{'fp':>5}{'fn':>5}{'P':>7}{'R':>7}"
+    print(f"{head}{'no-fact':>9}{'seqs':>6}")
+    for name, rep in reports.items():
+        r, nf, sg = rep["overall"], rep["no_fact_messages"], rep["supersede_groups"]
+        print(
+            f"{name:<28}{rep['messages']:>5}{r['tp']:>5}{r['fp']:>5}{r['fn']:>5}"
+            f"{r['precision']:>7.3f}{r['recall']:>7.3f}"
+            f"{nf['clean']:>5}/{nf['total']:<3}{sg['held']:>3}/{sg['total']}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=HERE / "data" / "extraction_labelled.jsonl")
+    parser.add_argument(
+        "--data", type=Path, nargs="+", action="extend", help="one or more labelled JSONL sets"
+    )
     parser.add_argument("--json", type=Path, default=HERE / "results" / "extraction.json")
     parser.add_argument("--verbose", "-v", action="store_true", help="list every mismatch")
     args = parser.parse_args(argv)
-    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
-    report = evaluate(rows, args.verbose)
-    print_table(report)
+    paths: list[Path] = args.data or [HERE / "data" / "extraction_labelled.jsonl"]
+    reports: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        if args.verbose and len(paths) > 1:
+            print(f"== {path.name}")
+        reports[path.stem] = evaluate(rows, args.verbose)
+    if len(reports) == 1:
+        print_table(next(iter(reports.values())))
+        out: dict[str, Any] = next(iter(reports.values()))
+    else:
+        print_summary(reports)
+        out = reports
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2, default=str))
+    args.json.write_text(json.dumps(out, indent=2, default=str))
     print(f"wrote {args.json}")
     return 0
 

@@ -98,6 +98,15 @@ _STOPWORDS = frozenset(
         "though",
         "these",
         "or",
+        "unfortunately",
+        "sadly",
+        "apparently",
+        "luckily",
+        "fortunately",
+        "obviously",
+        "anyway",
+        "anyways",
+        "unfortunatly",
     ]
 )
 _PLACE_STOPWORDS = _STOPWORDS | frozenset(
@@ -189,6 +198,7 @@ def object_phrase(text: str, *, limit: int = 7, lists: bool = False) -> str | No
     a conjunction or a hedge ("jazz so much" -> "jazz"). With ``lists``, commas do not end
     the phrase, so "knitting, baking and birdwatching" stays whole for :func:`split_items`."""
     chunk = re.split(r"[;:!?()\"]|\.(?:\s|$)", text)[0] if lists else _first_chunk(text)
+    chunk = re.sub(r"\s+at\s+all\b.*$", "", chunk, flags=re.I)
     words = _trim(chunk.replace(",", " , ").split(), _STOPWORDS, limit * 3 if lists else limit)
     words = [w for w in " ".join(words).replace(" , ", ", ").split(" ") if w]
     if not words:

@@ -1,6 +1,10 @@
 """The deterministic offline fact extractor behind ``Memory.add(..., infer=True)`` when no
 LLM is configured: regex rules over sentences and clauses, standard library only.
 
+Before the rules run, :mod:`engramdb.ingest.fragments` puts back what chat leaves out: the
+"I" of a fragment ("Just moved to Denver"), the subject shared by clauses joined with
+"and"/"but"/commas, and the pet or relative behind "his/her/its name is X".
+
 It is built for precision over recall. A sentence is skipped when it is a question or a
 hypothetical; a rule match is dropped when a negation, a verb of saying or believing, or a
 modal stands before it in its clause; "anymore"/"no longer" turn a clause into an
@@ -16,18 +20,16 @@ import re
 from datetime import UTC, datetime
 
 from engramdb.ingest.clause import CATEGORIES, Clause, Who
+from engramdb.ingest.fragments import resolve_name_pronouns, restore_subject, split_clauses
 from engramdb.ingest.ops import Fact, Role
-from engramdb.ingest.phrases import normalize, split_clauses, split_sentences
+from engramdb.ingest.phrases import normalize, singular, split_sentences
 from engramdb.ingest.rules import IDENTITY_RULES, LOCATION_RULES
 from engramdb.ingest.rules_base import Rule
-from engramdb.ingest.rules_life import (
-    HEALTH_RULES,
-    PET_RULES,
-    PREFERENCE_RULES,
-    RELATIONSHIP_RULES,
-)
+from engramdb.ingest.rules_life import HEALTH_RULES, PET_RULES, RELATIONSHIP_RULES
 from engramdb.ingest.rules_plans import EVENT_RULES, HOBBY_RULES, PLAN_RULES
-from engramdb.ingest.rules_work import EDUCATION_RULES, WORK_RULES
+from engramdb.ingest.rules_prefs import PREFERENCE_RULES
+from engramdb.ingest.rules_school import EDUCATION_RULES
+from engramdb.ingest.rules_work import WORK_RULES
 
 __all__ = ["CATEGORIES", "RULES", "extract_facts"]
 
@@ -76,14 +78,15 @@ _ENDED = re.compile(r"\b(?:anymore|any\s+more|any\s+longer|no\s+longer|not\s+any
 def _sentences(text: str) -> list[str]:
     """The statement parts of ``text``: questions and hypotheticals removed."""
     out = []
-    for sentence in split_sentences(normalize(text)):
+    for raw in split_sentences(resolve_name_pronouns(normalize(text))):
+        sentence = restore_subject(raw)
         if _QUESTION_START.match(sentence) or _HYPOTHETICAL_START.match(sentence):
             continue
         if sentence.rstrip().endswith("?"):
             tail = _QUESTION_TAIL.search(sentence)
             if tail is None:
                 continue
-            sentence = sentence[: tail.start()]
+            sentence = restore_subject(sentence[: tail.start()])
         mid = _HYPOTHETICAL_MID.search(sentence)
         if mid:
             sentence = sentence[: mid.start()]
@@ -148,4 +151,21 @@ def extract_facts(
                 if key not in seen:
                     seen.add(key)
                     facts.append(fact)
-    return facts
+    return _drop_unnamed_pets(facts)
+
+
+def _drop_unnamed_pets(facts: list[Fact]) -> list[Fact]:
+    """ "We got a puppy. His name is Waffles." names the puppy: the bare "puppy" goes."""
+    named = " ".join(
+        f.text.lower() for f in facts if f.attribute == "pet" and f.value and f.value[:1].isupper()
+    )
+    return [
+        f
+        for f in facts
+        if not (
+            f.attribute == "pet"
+            and f.value
+            and f.value.islower()
+            and re.search(rf"\b{re.escape(singular(f.value))}\b", named)
+        )
+    ]

@@ -32,19 +32,6 @@ _CONTRACTIONS: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(p, re.IGNORECASE), r) for p, r in _CONTRACTIONS)
 _ABBREVIATIONS = re.compile(r"\b(Dr|Mr|Mrs|Ms|St|Jr|Sr|Prof|Mt|vs|etc|e\.g|i\.e|U\.S|U\.K)\.", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+|(?<=[.!?])(?=[A-Z])")
-# A clause boundary is a conjunction or semicolon followed by a new subject; lists such as
-# "jazz, blues and rock" stay whole because no subject follows their "and".
-_CLAUSE_SPLIT = re.compile(
-    r"\s*(?:;|,?\s+(?:and|but|so|because|although|though|while|whereas|since|plus|and also)"
-    r"|,)\s+(?=(?:I|we|my|our|he|she|they|it|you|there)\b)",
-    re.IGNORECASE,
-)
-_SHARED_SUBJECT = re.compile(
-    r",?\s+and\s+(?:then\s+|also\s+|now\s+|later\s+)?(?=(?:am|have|live|lived|work|worked"
-    r"|moved|grew|love|like|hate|enjoy|speak|play|was|got|studied|graduated|started|own"
-    r"|adopted|teach|taught|married)\b)",
-    re.IGNORECASE,
-)
 _ARTICLES = re.compile(r"^(?:the|a|an|some|my|our)\s+", re.IGNORECASE)
 _PREPOSITIONS = frozenset(["of", "on", "in", "with", "at", "from", "for", "by", "about"])
 _NO_SINGULAR = ("ss", "us", "is", "ics", "os", "news", "series", "species", "ies")
@@ -63,26 +50,6 @@ def split_sentences(text: str) -> list[str]:
     protected = _ABBREVIATIONS.sub(lambda m: m.group(0).replace(".", "\0"), text)
     parts = (p.replace("\0", ".").strip() for p in _SENTENCE_END.split(protected))
     return [p for p in parts if p]
-
-
-def split_clauses(sentence: str) -> list[str]:
-    """Clauses of one sentence, split where a conjunction starts a new subject.
-
-    A second verb sharing the first person ("I was born in 1987 and grew up in Leeds")
-    becomes its own clause with the "I" restored.
-    """
-    body = sentence.rstrip(".!?… ").strip()
-    out: list[str] = []
-    for clause in (c.strip(" ,") for c in _CLAUSE_SPLIT.split(body)):
-        if not clause:
-            continue
-        parts = _SHARED_SUBJECT.split(clause)
-        out.append(parts[0])
-        if re.search(r"\bI\b", parts[0]):
-            out += [f"I {p}" for p in parts[1:]]
-        else:
-            out[-1] = clause
-    return out
 
 
 def strip_article(phrase: str) -> str:

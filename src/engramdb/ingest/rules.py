@@ -164,13 +164,41 @@ def _pronouns(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
 
 
 _PLACE = proper_or_phrase
+# "a flat in Leeds" is where in Leeds; the place to remember is Leeds.
+_DWELLING = re.compile(
+    r"^(?:an?|the|my|our)\s+(?:[\w-]+\s+){0,2}?(?:flat|apartment|house|condo|studio|place"
+    r"|home|townhouse|dorm|cottage|bungalow|loft|basement|room|houseboat|shared\s+house)"
+    r"\s+(?:in|near|outside(?:\s+of)?)\s+(?=[A-Z])",
+    re.I,
+)
+
+
+def _residence(text: str) -> str | None:
+    place = proper_or_phrase(text)
+    if place and not place[:1].isupper():
+        m = _DWELLING.match(place)
+        if m:
+            return place[m.end() :]
+    return place
+
+
 # How people qualify their work without changing where it is ("I work night shifts at X").
 _SHIFTS = (
     r"(?:(?:part[\s-]time|full[\s-]time|remotely|nights|night\s+shifts|shifts|weekends"
     r"|freelance)\s+)?"
 )
-_LIVE1 = r"live|am\s+living|have\s+lived|have\s+been\s+living|reside|am\s+based|am\s+located"
-_LIVE3 = r"lives|is\s+living|has\s+lived|has\s+been\s+living|resides|is\s+based|is\s+located"
+_A = r"(?:(?:now|currently|still|also|just|happily)\s+)*"
+_LIVE1 = (
+    rf"live|am\s+{_A}living|have\s+{_A}lived|have\s+been\s+{_A}living|reside|am\s+{_A}based"
+    rf"|am\s+{_A}located"
+)
+_LIVE3 = (
+    rf"lives|is\s+{_A}living|has\s+{_A}lived|has\s+been\s+{_A}living|resides|is\s+{_A}based"
+    rf"|is\s+{_A}located"
+)
+# "I live with my girlfriend Maya in Leeds": who they live with is for the relationship
+# rules; the place follows the first "in".
+_WITH = r"\s+with\s+(?:[^,;.]+?)\s+"
 
 IDENTITY_RULES: list[Rule] = [
     *rules(
@@ -218,9 +246,9 @@ IDENTITY_RULES: list[Rule] = [
 
 LOCATION_RULES: list[Rule] = [
     *rules(
-        rf"(?:{_LIVE1})\s+(?:in|out\s+of)\s+",
-        slot("residence", "Lives in {v}", ("location",), single=True, value=_PLACE),
-        third=rf"(?:{_LIVE3})\s+(?:in|out\s+of)\s+",
+        rf"(?:{_LIVE1})(?:{_WITH}|\s+)(?:in|out\s+of)\s+",
+        slot("residence", "Lives in {v}", ("location",), single=True, value=_residence),
+        third=rf"(?:{_LIVE3})(?:{_WITH}|\s+)(?:in|out\s+of)\s+",
     ),
     *rules(
         r"(?:have\s+)?(?:moved|relocated)\s+(?:back\s+)?(?:home\s+)?(?:here\s+)?to\s+"

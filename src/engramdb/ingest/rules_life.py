@@ -9,13 +9,11 @@ from engramdb.ingest.clause import (
     Who,
     make_fact,
     name_at,
-    object_phrase,
     split_items,
 )
 from engramdb.ingest.lexicon import (
     CAPITALIZED_NON_NAMES,
     CONDITIONS,
-    DIETS,
     RELATION_SLOT,
     RELATIONS,
     SINGLE_RELATIONS,
@@ -23,23 +21,11 @@ from engramdb.ingest.lexicon import (
     STATUSES,
 )
 from engramdb.ingest.ops import Fact
-from engramdb.ingest.phrases import key_of, singular
-from engramdb.ingest.rules_base import Build, Rule, article, constant, rules, slot
+from engramdb.ingest.phrases import singular
+from engramdb.ingest.rules_base import Rule, article, constant, rules, slot
 
 _NAME = r"(?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
 _LOSS = re.compile(r"\b(?:died|passed\s+away|passed|put\s+down|lost|ran\s+away)\b", re.I)
-# Objects that are about the conversation itself ("I like the second option").
-META = re.compile(
-    r"\b(?:option|version|answer|suggestion|idea|response|reply|explanation|draft|summary"
-    r"|approach|solution|question|point|chat|conversation|advice)s?\b",
-    re.I,
-)
-_SAY_VERBS = re.compile(
-    r"^to\s+(?:think|say|believe|know|admit|imagine|mention|ask|point|brag|complain|bother"
-    r"|interrupt|be|hear|see|keep|make|help)\b",
-    re.I,
-)
-
 # --- relationships -------------------------------------------------------------------
 
 
@@ -203,110 +189,6 @@ def _former_partner(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
     ]
 
 
-# --- preferences -------------------------------------------------------------------------
-
-
-def _preference(polarity: str) -> Build:
-    def build(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
-        phrase = object_phrase(clause.region(m.end()))
-        if (
-            not phrase
-            or META.search(phrase)
-            or re.match(r"(?:my|our)\s+" + RELATIONS, phrase, re.I)
-        ):
-            return []
-        if _SAY_VERBS.match(phrase) or (
-            polarity == "dislikes" and phrase.lower().startswith("to ")
-        ):
-            return []
-        verb = m.group("verb").lower() if m.groupdict().get("verb") else ""
-        shown = {
-            "love": "Loves",
-            "loves": "Loves",
-            "enjoy": "Enjoys",
-            "enjoys": "Enjoys",
-            "prefer": "Prefers",
-            "prefers": "Prefers",
-            "hate": "Hates",
-            "hates": "Hates",
-        }
-        word = shown.get(verb, "Likes" if polarity == "likes" else "Dislikes")
-        out = []
-        for item in split_items(phrase):
-            key = key_of(re.sub(r"^to\s+", "", item, flags=re.I))
-            if key and not META.search(item):
-                out.append(
-                    make_fact(
-                        who,
-                        f"{word} {item}",
-                        clause=clause,
-                        attribute=f"preference:{key}",
-                        value=polarity,
-                        single=True,
-                        categories=("preferences",),
-                    )
-                )
-        return out
-
-    return build
-
-
-def _favourite(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
-    thing = key_of(m.group("thing"))
-    if m.groupdict().get("pre") is not None:
-        value = object_phrase(m.group("pre").strip(), limit=6)
-    else:
-        value = object_phrase(clause.region(m.end()), limit=6)
-    if not thing or not value or META.search(value):
-        return []
-    return [
-        make_fact(
-            who,
-            f"Favourite {thing} is {value}",
-            clause=clause,
-            attribute=f"favourite:{thing}",
-            value=value,
-            single=True,
-            categories=("preferences",),
-        )
-    ]
-
-
-def _restriction(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
-    region = re.split(r"\b(?:for|due\s+to|because|since|as)\b", clause.region(m.end()))[0]
-    phrase = object_phrase(region, limit=4, lists=True)
-    if not phrase:
-        return []
-    verb = "drink" if "drink" in m.group(0).lower() else "eat"
-    return [
-        make_fact(
-            who,
-            f"Does not {verb} {item}",
-            clause=clause,
-            attribute="dietary_restriction",
-            value=item,
-            single=False,
-            categories=("health", "preferences"),
-        )
-        for item in split_items(phrase)
-    ]
-
-
-_LIKE1 = (
-    r"(?P<verb>like|love|enjoy|adore|prefer|dig)|am\s+(?:really\s+|very\s+|so\s+)?"
-    r"(?:into|obsessed\s+with|crazy\s+about|passionate\s+about|fond\s+of|a\s+(?:big\s+|"
-    r"huge\s+|massive\s+)?fan\s+of)|have\s+(?:always\s+)?(?:loved|liked|enjoyed)"
-    r"|have\s+been\s+(?:loving|enjoying)"
-)
-_LIKE3 = r"(?P<verb>likes|loves|enjoys|adores|prefers)|is\s+(?:really\s+)?(?:into|obsessed\s+with)"
-_DISLIKE1 = (
-    r"(?P<verb>hate|dislike|detest|loathe|despise)|can\s+not\s+(?:stand|bear)"
-    r"|do\s+not\s+(?:really\s+|particularly\s+)?(?:like|love|enjoy|care\s+for)"
-    r"|am\s+not\s+(?:really\s+)?(?:into|a\s+(?:big\s+|huge\s+)?fan\s+of)"
-    r"|(?:have\s+)?never\s+liked|am\s+(?:sick|tired)\s+of"
-)
-_DISLIKE3 = r"(?P<verb>hates|dislikes|detests)|can\s+not\s+stand|does\s+not\s+(?:like|enjoy)"
-
 RELATIONSHIP_RULES: list[Rule] = [
     Rule(
         re.compile(
@@ -350,44 +232,6 @@ PET_RULES: list[Rule] = [
     ),
 ]
 
-PREFERENCE_RULES: list[Rule] = [
-    *rules(_LIKE1, _preference("likes"), third=_LIKE3),
-    *rules(_DISLIKE1, _preference("dislikes"), third=_DISLIKE3, positive=False),
-    Rule(
-        re.compile(
-            r"\bmy\s+(?:all[\s-]time\s+|absolute\s+)?favourite\s+(?P<thing>[a-z][\w'-]*"
-            r"(?:\s+[a-z][\w'-]*)?)\s+(?:is|are|has\s+to\s+be|would\s+be)\s+",
-            re.I,
-        ),
-        _favourite,
-    ),
-    Rule(
-        re.compile(
-            r"^(?P<pre>[\w' -]{2,40}?)\s+(?:is|are)\s+(?:definitely\s+)?my\s+(?:all[\s-]"
-            r"time\s+|absolute\s+)?favourite\s+(?P<thing>[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)",
-            re.I,
-        ),
-        _favourite,
-    ),
-    *rules(
-        rf"am\s+(?:an?\s+)?(?:strict\s+|full\s+)?(?P<d>{DIETS})\b(?!\s+(?:food|recipe|option))"
-        rf"|(?:follow|am\s+on|eat)\s+(?:an?\s+)?(?:strict\s+)?(?P<d2>{DIETS})\s+diet",
-        lambda m, c, w: constant(
-            "diet",
-            "Is {v}",
-            ("health", "preferences"),
-            single=True,
-            group="d" if m.group("d") else "d2",
-        )(m, c, w),
-        third=rf"is\s+(?:an?\s+)?(?P<d>{DIETS})\b(?P<d2>)",
-    ),
-    *rules(
-        r"(?:do\s+not|never|can\s+not|avoid|try\s+not\s+to)\s+(?:eat|drink)\s+(?!much\b|a\s+lot\b)",
-        _restriction,
-        positive=False,
-    ),
-]
-
 HEALTH_RULES: list[Rule] = [
     *rules(
         r"am\s+(?:severely\s+|very\s+|deathly\s+|highly\s+|mildly\s+|super\s+)?allergic\s+to\s+"
@@ -412,7 +256,8 @@ HEALTH_RULES: list[Rule] = [
     *rules(
         rf"(?:have|suffer\s+from|(?:have\s+been|was|got)\s+diagnosed\s+with|live\s+with"
         rf"|struggle\s+with)\s+(?P<c>{CONDITIONS})\b"
-        r"|am\s+(?P<c2>lactose[\s-]intolerant|gluten[\s-]intolerant|diabetic|asthmatic"
+        r"|am\s+(?P<c2>lactose[\s-]intolerant|gluten[\s-]intolerant|diabetic|asthmatic|celiac"
+        r"|coeliac|epileptic|dyslexic|autistic"
         r"|pregnant|(?:\w+\s+)?weeks\s+pregnant|colou?r[\s-]blind|deaf|hard\s+of\s+hearing)",
         lambda m, c, w: constant(
             "condition",

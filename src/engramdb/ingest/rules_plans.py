@@ -21,7 +21,7 @@ from engramdb.ingest.lexicon import (
 from engramdb.ingest.ops import Fact
 from engramdb.ingest.phrases import base_form
 from engramdb.ingest.rules_base import Build, Rule, article, rules, slot
-from engramdb.ingest.rules_life import META
+from engramdb.ingest.rules_prefs import META
 
 # --- hobbies, languages --------------------------------------------------------------------
 
@@ -288,6 +288,32 @@ PLAN_RULES: list[Rule] = [
     ),
 ]
 
+
+def _quit_habit(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
+    """ "I quit smoking two years ago" -> event "quit smoking" (dated when said)."""
+    habit = m.group("g").lower()
+    return [
+        make_fact(
+            who,
+            f"Quit {habit}",
+            clause=clause,
+            attribute="event",
+            value=f"quit {habit}",
+            single=False,
+            categories=("events", "health"),
+            when=clause.when("past"),
+        )
+    ]
+
+
 EVENT_RULES: list[Rule] = [
+    *rules(
+        r"(?:quit|gave\s+up|stopped|kicked)\s+(?P<g>smoking|vaping|drinking|gambling|caffeine"
+        r"|alcohol|sugar|cigarettes|nicotine|weed|coffee|soda|social\s+media|meat|dairy"
+        r"|biting\s+my\s+nails)\b(?!\s+(?!(?:\w+\s+)?(?:ago|last|in|on|since|years?|months?|weeks?|for"
+        r"|cold|after|when|because|and|but)\b)[a-z])",
+        _quit_habit,
+        positive=False,
+    ),
     *rules(rf"(?P<ev>{EVENT_VERBS})\s*", _event, fallback=True),
 ]

@@ -1,5 +1,5 @@
-"""Offline extraction rules for work (employer, job title, ended jobs) and education
-(studies, schools, degrees)."""
+"""Offline extraction rules for work: employer, job title (said, or named by what the
+speaker does: "I teach third grade"), ended jobs and employment status."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from engramdb.ingest.clause import (
 )
 from engramdb.ingest.lexicon import (
     EMPLOYMENT,
-    LANGUAGES,
     OCCUPATIONS,
-    STUDENT,
 )
 from engramdb.ingest.ops import Fact
 from engramdb.ingest.rules_base import Build, Rule, article, constant, rules, slot
@@ -28,16 +26,55 @@ def _org(text: str) -> str | None:
     org = proper_or_phrase(text, limit=4)
     if org is None or org.lower() in ("home", "myself", "work", "the moment", "night"):
         return None
-    return org
+    # "a small design agency in Brooklyn" is the agency; "a company based in Toronto" keeps
+    # its place, which is how the speaker names it.
+    if not org[:1].isupper():
+        org = re.sub(r"(?<!based)(?<!located)(?<!headquartered)\s+(?:in|near)\s+.*$", "", org)
+    return org or None
+
+
+# Where a job title ends: a place or time phrase after it ("a firefighter in Chicago").
+_TITLE_END = re.compile(
+    r"\s+(?:in|near|from|based|out\s+of|on|during|since|for|who|which|but|here|there)\b.*$",
+    re.I,
+)
+_BASED = re.compile(r"\b(?:based|living)\s+(?:in|out\s+of)\s+(?=(?-i:[A-Z]))", re.I)
+
+
+def _title(text: str) -> str | None:
+    title = object_phrase(text, limit=6)
+    if not title:
+        return None
+    title = _TITLE_END.sub("", title)
+    title = re.sub(r"^(?:an?|the)\s+", "", title, flags=re.I)
+    return title or None
+
+
+def _based(clause: Clause, start: int, who: Who) -> list[Fact]:
+    """ "a photographer based in Bristol": the person lives there."""
+    m = _BASED.search(clause.text, start)
+    place = proper_or_phrase(clause.text[m.end() :]) if m else None
+    if not place:
+        return []
+    return [
+        make_fact(
+            who,
+            f"Lives in {place}",
+            clause=clause,
+            attribute="residence",
+            value=place,
+            single=True,
+            categories=("location",),
+        )
+    ]
 
 
 def _job(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
     rest = clause.region(m.end())
     at = re.search(r"\s+(?:at|for|with)\s+", rest)
-    title = object_phrase(rest[: at.start()] if at else rest, limit=5)
+    title = _title(rest[: at.start()] if at else rest)
     if not title:
         return []
-    title = re.sub(r"^(?:an?|the)\s+", "", title, flags=re.I)
     out = [
         make_fact(
             who,
@@ -54,7 +91,77 @@ def _job(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
         org = _org(rest[at.end() :])
         if org:
             out.append(_employer_fact(who, clause, org))
+    return out + _based(clause, m.end(), who)
+
+
+# What people teach, as a title: "third grade" -> "third grade teacher".
+_TAUGHT_NOISE = re.compile(r"\s+(?:lessons?|classes|class|courses?)$", re.I)
+
+
+def _teach(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
+    rest = clause.region(m.end())
+    at = re.match(r"\s*(?:at|for)\s+", rest, re.I)
+    out: list[Fact] = []
+    if at:
+        title = "teacher"
+    else:
+        what = re.split(r"\s+(?:at|for|to|in|from|on|with|out\s+of)\s+", rest.strip(), maxsplit=1)
+        subject = object_phrase(what[0], limit=4)
+        if not subject or re.match(
+            r"(?:my|our|me|myself|him|her|them|us|people|someone|kids\s+how|how|what|why)\b",
+            subject,
+            re.I,
+        ):
+            return []
+        title = f"{_TAUGHT_NOISE.sub('', subject)} teacher"
+        at = re.search(r"\s+(?:at|for)\s+", rest)
+    out.append(
+        make_fact(
+            who,
+            f"Works as {article(title)}",
+            clause=clause,
+            attribute="job_title",
+            value=title,
+            single=True,
+            categories=("work",),
+        )
+    )
+    org = _org(rest[at.end() :]) if at else None
+    if org:
+        out.append(_employer_fact(who, clause, org))
     return out
+
+
+# "I code for a living" names a job by its activity.
+_DOER = {
+    "teach": "teacher",
+    "code": "programmer",
+    "program": "programmer",
+    "write": "writer",
+    "cook": "cook",
+    "drive": "driver",
+    "paint": "painter",
+    "design": "designer",
+    "nurse": "nurse",
+    "tutor": "tutor",
+    "translate": "translator",
+    "photograph": "photographer",
+}
+
+
+def _for_a_living(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
+    title = _DOER[m.group("v").lower()]
+    return [
+        make_fact(
+            who,
+            f"Works as {article(title)}",
+            clause=clause,
+            attribute="job_title",
+            value=title,
+            single=True,
+            categories=("work",),
+        )
+    ]
 
 
 def _employer_fact(who: Who, clause: Clause, org: str, verb: str = "Works at") -> Fact:
@@ -78,10 +185,12 @@ def _employer(verb: str) -> Build:
             return []
         out = [_employer_fact(who, clause, org, verb)]
         # "I work at Google as a software engineer" also names the job.
-        role = re.match(r"\s+as\s+(?:an?\s+)?", rest[rest.find(org) + len(org) :], re.I)
-        title = (
-            object_phrase(rest[rest.find(org) + len(org) + role.end() :], limit=5) if role else None
+        role = re.match(
+            r"(?:\s+(?:in|near|based\s+in)\s+[^,;]*?)?\s+as\s+(?:an?\s+)?",
+            rest[rest.find(org) + len(org) :],
+            re.I,
         )
+        title = _title(rest[rest.find(org) + len(org) + role.end() :]) if role else None
         if title:
             out.append(
                 make_fact(
@@ -149,106 +258,11 @@ def _work_in(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
     return slot("industry", "Works in {v}", ("work",), single=True)(m, clause, who)
 
 
-# --- education -------------------------------------------------------------------------
-
-
-def _school_value(text: str) -> str | None:
-    school = proper_or_phrase(text, limit=5)
-    if school and (
-        re.search(
-            r"\b(?:universit|college|school|institute|academy|uni\b|polytechnic)", school, re.I
-        )
-        or re.fullmatch(r"[A-Z]{2,6}", school)
-        or school[:1].isupper()
-    ):
-        return school
-    return None
-
-
-def _school_fact(who: Who, clause: Clause, school: str, graduated: bool = False) -> Fact:
-    return make_fact(
-        who,
-        f"Graduated from {school}" if graduated else f"Studies at {school}",
-        clause=clause,
-        attribute="school",
-        value=school,
-        single=False,
-        categories=("education",),
-        when=clause.when("past") if graduated else None,
-    )
-
-
-def _study(verb: str) -> Build:
-    def build(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
-        rest = clause.region(m.end())
-        at = re.search(r"\s+(?:at|in)\s+(?=[A-Z])", rest)
-        field = object_phrase(rest[: at.start()] if at else rest, limit=5)
-        out = []
-        if field and re.fullmatch(LANGUAGES, field, re.I):
-            out.append(
-                make_fact(
-                    who,
-                    f"Is learning {field}",
-                    clause=clause,
-                    attribute="learning",
-                    value=field,
-                    single=False,
-                    categories=("education", "hobbies"),
-                )
-            )
-        elif field and not re.match(r"(?:at|in|abroad|hard|online)\b", field, re.I):
-            out.append(
-                make_fact(
-                    who,
-                    f"{verb} {field}",
-                    clause=clause,
-                    attribute="field_of_study",
-                    value=field,
-                    single=False,
-                    categories=("education",),
-                )
-            )
-        school = _school_value(rest[at.end() :]) if at else None
-        if school:
-            out.append(_school_fact(who, clause, school))
-        return out
-
-    return build
-
-
-def _attends(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
-    school = _school_value(clause.region(m.end()))
-    return [_school_fact(who, clause, school)] if school else []
-
-
-def _graduated(m: re.Match[str], clause: Clause, who: Who) -> list[Fact]:
-    rest = clause.region(m.end())
-    frm = re.match(r"\s*from\s+", rest, re.I)
-    school = _school_value(rest[frm.end() :]) if frm else None
-    if school:
-        return [_school_fact(who, clause, school, graduated=True)]
-    return [
-        make_fact(
-            who,
-            "Graduated",
-            clause=clause,
-            attribute="event",
-            value="graduated",
-            single=False,
-            categories=("education", "events"),
-            when=clause.when("past"),
-        )
-    ]
-
-
-_PLACE = proper_or_phrase
 # How people qualify their work without changing where it is ("I work night shifts at X").
 _SHIFTS = (
     r"(?:(?:part[\s-]time|full[\s-]time|remotely|nights|night\s+shifts|shifts|weekends"
     r"|freelance)\s+)?"
 )
-_LIVE1 = r"live|am\s+living|have\s+lived|have\s+been\s+living|reside|am\s+based|am\s+located"
-_LIVE3 = r"lives|is\s+living|has\s+lived|has\s+been\s+living|resides|is\s+based|is\s+located"
 
 WORK_RULES: list[Rule] = [
     *rules(
@@ -296,33 +310,13 @@ WORK_RULES: list[Rule] = [
         )(m, c, w),
     ),
     *rules(r"work\s+in\s+", _work_in, third=r"works\s+in\s+"),
-]
-
-EDUCATION_RULES: list[Rule] = [
     *rules(
-        r"(?:study|am\s+studying|am\s+majoring\s+in|major\s+in|am\s+doing\s+(?:a|my)\s+"
-        r"(?:degree|phd|masters?|master's|bachelor's|ba|bsc|msc|ma|mba)\s+in|am\s+pursuing\s+"
-        r"(?:a|my)\s+\S+\s+in|am\s+an?\s+" + STUDENT + r"\s+(?:in|of|studying))\s+",
-        _study("Studies"),
-        third=r"(?:studies|is\s+studying|is\s+majoring\s+in)\s+",
+        r"teach(?=\s+(?!you\b|me\b|myself\b|him\b|her\b|them\b|us\b|my\b|our\b)\w)",
+        _teach,
+        third=r"teaches(?=\s+(?!you\b|me\b|him\b|her\b|them\b|us\b|his\b|her\b)\w)",
     ),
-    *rules(r"(?:studied|majored\s+in|did\s+(?:a|my)\s+\S+\s+in)\s+", _study("Studied")),
     *rules(
-        r"(?:go\s+to|attend|am\s+attending|am\s+enrolled\s+(?:at|in))\s+(?=(?-i:[A-Z]))"
-        rf"|am\s+(?:an?\s+)?(?:\w+\s+)?{STUDENT}\s+at\s+",
-        _attends,
-        third=r"(?:goes\s+to|attends)\s+(?=(?-i:[A-Z]))",
-    ),
-    *rules(r"(?:have\s+)?graduated\b", _graduated),
-    *rules(
-        r"(?:have|hold|got|earned|received|completed)\s+(?:a|an|my)\s+(?=(?:bachelor|master"
-        r"|phd|doctorate|degree|ba|bs|bsc|ms|msc|mba|md|jd)\b)",
-        slot(
-            "degree",
-            "Has a {v}",
-            ("education",),
-            single=False,
-            value=lambda t: object_phrase(t, limit=6),
-        ),
+        r"(?P<v>" + "|".join(_DOER) + r")\s+(?:\w+\s+)?(?:for\s+a\s+living|professionally)\b",
+        _for_a_living,
     ),
 ]
