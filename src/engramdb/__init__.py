@@ -4,6 +4,7 @@
 """
 
 from engramdb.aio import AsyncMemory
+from engramdb.client import AsyncClient, Client
 from engramdb.config import MemoryConfig, RetrievalConfig
 from engramdb.errors import (
     AuthError,
@@ -23,8 +24,10 @@ from engramdb.memory import Memory
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncClient",
     "AsyncMemory",
     "AuthError",
+    "Client",
     "ConfigError",
     "EmbedderError",
     "EngramError",

@@ -631,6 +631,46 @@ def serve(
     run_server(create_app(state.memory(), settings), host=host, port=port, log_level=log_level)
 
 
+# -- mcp ------------------------------------------------------------------------------------
+
+
+@app.command("mcp")
+def mcp_(
+    ctx: typer.Context,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", "-u", help="default user_id (default: $ENGRAMDB_USER)"),
+    ] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="print an MCP client config snippet and exit")
+    ] = False,
+    client: Annotated[
+        str, typer.Option("--client", help="config for: claude (Desktop) or cursor")
+    ] = "claude",
+) -> None:
+    """Serve the memory tools over stdio to an MCP client (needs the 'mcp' extra of engramdb).
+
+    Tool calls that name no user_id act on --user, else $ENGRAMDB_USER.
+
+    Set up Claude Desktop or Cursor with: engramdb mcp --print-config --client claude|cursor
+    """
+    try:
+        from engramdb.mcp import CONFIG_FILES, client_config, run_stdio
+    except ImportError as exc:
+        raise EngramError(
+            f"engramdb mcp needs the mcp extra: pip install 'engramdb[mcp]' ({exc})"
+        ) from None
+    state = _state(ctx)
+    if print_config:
+        if client not in CONFIG_FILES:
+            raise typer.BadParameter(f"one of {', '.join(CONFIG_FILES)}", param_hint="--client")
+        snippet = client_config(client, home=state.home, user=user, config=state.config)
+        sys.stdout.write(json.dumps(snippet, indent=2) + "\n")
+        state.err.print(f"add it to the mcpServers of {CONFIG_FILES[client]}", highlight=False)
+        return
+    run_stdio(state.memory(), default_user=user)
+
+
 # -- entry point --------------------------------------------------------------------------
 
 

@@ -12,11 +12,11 @@ from engramdb.errors import MemoryNotFoundError, ScopeError, ValidationError
 from engramdb.filters import Node, parse, split_scope
 from engramdb.ingest import plan
 from engramdb.ingest.messages import parse_messages
-from engramdb.ingest.pipeline import Ingestor, episodes_for
+from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.sync import run_sync
 from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
-from engramdb.queue import BackgroundQueue
+from engramdb.queue import BackgroundQueue, worker_id
 from engramdb.registry import build_embedder, build_extractor, build_llm, build_store
 from engramdb.retrieve.search import Hit, search
 from engramdb.store.base import Store
@@ -99,6 +99,8 @@ class Memory:
         self._usage_lock = threading.Lock()
         self._queue = BackgroundQueue(self)
         self._closed = threading.Event()
+        # Work queued by a process that died before extracting it resumes here.
+        self._queue.resume()
 
     @classmethod
     def from_config(cls, config: MemoryConfig | dict[str, Any] | str | Path) -> Memory:
@@ -224,8 +226,12 @@ class Memory:
                 "batch_id": episodes[0].batch_id,
                 "episode_ids": episode_ids,
             }
-        outcome = self.ingestor.run(episodes)
-        self._count(outcome.usage)
+        usage = Usage()
+        try:
+            outcome = self.ingestor.run(episodes, usage)
+        finally:
+            # Calls of a failed extraction cost tokens too: count them either way.
+            self._count(usage)
         out: dict[str, Any] = {
             "results": outcome.results,
             "episode_ids": episode_ids,
@@ -257,13 +263,20 @@ class Memory:
             found = self.store.episodes(scope, ids=episode_ids, limit=len(episode_ids) or 1)
         else:
             found = self.store.episodes(scope, status=status, limit=10_000, newest_first=False)
+        if status == "queued" and episode_ids is None:
+            # The background worker may be on them too: take each batch only if still queued.
+            claimed = [
+                self.store.claim_queued(self.tenant, b[0].batch_id, worker_id())
+                for b in _by_batch(found)
+            ]
+            found = [e for batch in claimed for e in batch]
         results: list[dict[str, Any]] = []
         usage = Usage()
-        for batch in _by_batch(found):
-            outcome = self.ingestor.run(batch)
-            usage.merge(outcome.usage)
-            results.extend(outcome.results)
-        self._count(usage)
+        try:
+            for batch in _by_batch(found):
+                results.extend(self.ingestor.run(batch, usage).results)
+        finally:
+            self._count(usage)
         return {"results": results, "episodes": len(found), "usage": _usage_dict(usage)}
 
     def add_status(self, batch_id: str) -> dict[str, Any]:
@@ -293,7 +306,10 @@ class Memory:
     ) -> list[dict[str, Any]]:
         """The raw messages kept for a scope, newest first, with their extraction status."""
         scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="episodes")
-        return [e.to_dict() for e in self.store.episodes(scope, limit=check_limit(limit))]
+        out = [e.to_dict() for e in self.store.episodes(scope, limit=check_limit(limit))]
+        for e in out:
+            e["metadata"].pop(OPTIONS_KEY, None)
+        return out
 
     def update(
         self, memory_id: str, text: str | None = None, metadata: dict[str, Any] | None = None

@@ -2,22 +2,48 @@
 
 Queued adds are durable: their episodes are in the store with status ``queued`` before
 ``add`` returns. One daemon thread per :class:`~engramdb.Memory` drains them oldest first;
-a process that dies leaves them queued, and the next ``Memory`` on the same store that queues
-work (or calls :meth:`BackgroundQueue.kick`) picks them up.
+a process that dies leaves them queued, and the next ``Memory`` opened on the same store picks
+them up. A batch is claimed atomically (``queued`` → ``pending``) before it is extracted, so
+two workers never extract it twice; one that dies mid-extraction leaves it ``pending`` for
+``Memory.reprocess(status="pending")``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from typing import TYPE_CHECKING
 
+from engramdb.llm.base import Usage
 from engramdb.models import Episode, Scope
 
 if TYPE_CHECKING:
     from engramdb.memory import Memory
 
 log = logging.getLogger("engramdb.queue")
+
+
+def worker_id() -> str:
+    """Who claims a batch: host and process id (the embedded store lives on one host)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(owner: str) -> bool:
+    """Whether the process that claimed a batch still runs (unknown hosts count as alive)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class BackgroundQueue:
@@ -30,6 +56,13 @@ class BackgroundQueue:
         self._idle = threading.Event()
         self._idle.set()
         self._stop = threading.Event()
+
+    def resume(self) -> None:
+        """Requeue work of dead workers and start draining if anything is queued."""
+        m = self._memory
+        m.store.requeue_abandoned(m.tenant, worker_alive)
+        if m.store.episodes(Scope(tenant=m.tenant), status="queued", limit=1):
+            self.kick()
 
     def kick(self) -> None:
         """Make sure a worker is draining the queue."""
@@ -57,22 +90,28 @@ class BackgroundQueue:
         queued = m.store.episodes(
             Scope(tenant=m.tenant), status="queued", limit=500, newest_first=False
         )
-        if not queued:
-            return []
-        first = queued[0].batch_id
-        return [e for e in queued if e.batch_id == first]
+        for batch_id in dict.fromkeys(e.batch_id for e in queued):
+            claimed = m.store.claim_queued(m.tenant, batch_id, worker_id())
+            if claimed:
+                return claimed
+        return []
 
     def _drain(self) -> None:
         while not self._stop.is_set():
             with self._lock:
                 batch = self._next_batch()
                 if not batch:
+                    # Cleared under the lock: a kick() racing with this exit must start a
+                    # new worker, not trust is_alive() of one that is about to end.
+                    self._thread = None
                     self._idle.set()
                     return
+            usage = Usage()
             try:
-                outcome = self._memory.ingestor.run(batch)
-                self._memory._count(outcome.usage)
+                self._memory.ingestor.run(batch, usage)
             except Exception:
                 # run() has marked the batch failed with the error; reprocess() can retry it.
                 log.exception("background extraction failed for batch %s", batch[0].batch_id)
+            finally:
+                self._memory._count(usage)
         self._idle.set()

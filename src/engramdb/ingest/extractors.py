@@ -8,10 +8,13 @@ returns one :class:`Decision` per fact. It does no other I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from engramdb.ingest.messages import Message
 from engramdb.ingest.ops import Decision, Existing, Fact, Role
@@ -25,6 +28,28 @@ Lookup = Callable[[Sequence[str], Sequence[str]], list[Existing]]
 
 #: The category marking a verbatim message kept because nothing was extracted from it.
 VERBATIM = "verbatim"
+
+M = TypeVar("M", bound=BaseModel)
+# A str holds a surrogate code point only when it is unpaired (JSON decodes pairs).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    return value
+
+
+def valid_text(reply: M) -> M:
+    """``reply`` with lone surrogates (a JSON ``\\ud800`` escape decodes to one) replaced by
+    U+FFFD: they cannot be encoded as UTF-8, so the embedder and the store would choke."""
+    data = reply.model_dump()
+    clean = _scrub(data)
+    return reply if clean == data else type(reply).model_validate(clean)
 
 
 @dataclass
@@ -147,7 +172,7 @@ class LLMExtractor:
             )
         )
         return extract_reconcile.to_decisions(
-            reply, existing, categories=self.categories, agent_mode=request.agent_mode
+            valid_text(reply), existing, categories=self.categories, agent_mode=request.agent_mode
         )
 
     def procedure(self, request: Request) -> str:
@@ -162,4 +187,4 @@ class LLMExtractor:
                 self.llm, messages, procedural.ProceduralSummary, usage=request.usage
             )
         )
-        return procedural.render(summary)
+        return procedural.render(valid_text(summary))

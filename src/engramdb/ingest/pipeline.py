@@ -39,6 +39,8 @@ from engramdb.timeutil import iso, to_datetime
 # Reserved key in an episode's metadata carrying how it was added (for queued work).
 OPTIONS_KEY = "_engramdb"
 SIMILAR_PER_TEXT = 5
+# One add may not write more than this many facts: a runaway or hostile reply is cut here.
+MAX_DECISIONS = 200
 
 
 @dataclass
@@ -98,13 +100,16 @@ class Ingestor:
         self.extractor = extractor
         self.vision = vision
 
-    def run(self, episodes: Sequence[Episode]) -> Outcome:
+    def run(self, episodes: Sequence[Episode], usage: Usage | None = None) -> Outcome:
         """Extract from one batch of episodes and apply the decisions; marks them done.
 
         On any error the episodes are marked ``failed`` (with the error) and it re-raises.
+        ``usage``, when given, counts every LLM call made, also those of a run that then
+        fails (a malformed reply and its repair still cost tokens).
         """
+        outcome = Outcome(usage=usage if usage is not None else Usage())
         try:
-            return self._run(episodes)
+            return self._run(episodes, outcome)
         except Exception as exc:
             self.store.apply(
                 WriteBatch(
@@ -116,12 +121,11 @@ class Ingestor:
             )
             raise
 
-    def _run(self, episodes: Sequence[Episode]) -> Outcome:
+    def _run(self, episodes: Sequence[Episode], outcome: Outcome) -> Outcome:
         first = episodes[0]
         options = first.metadata.get(OPTIONS_KEY, {})
         metadata = {k: v for k, v in first.metadata.items() if k != OPTIONS_KEY}
         scope = first.scope
-        outcome = Outcome()
         messages = [self._with_images(e, outcome) for e in episodes]
         refs: list[MemoryRecord] = []
         request = Request(
@@ -137,6 +141,12 @@ class Ingestor:
             decisions = [Decision("ADD", Fact(text=text, categories=("procedure",)))]
         else:
             decisions = self.extractor.decide(request)
+        if len(decisions) > MAX_DECISIONS:
+            outcome.warnings.append(
+                f"the extractor returned {len(decisions)} facts; only the first "
+                f"{MAX_DECISIONS} were applied"
+            )
+            decisions = decisions[:MAX_DECISIONS]
         batch = self._plan(decisions, refs, scope, metadata, first.created_at, episodes, outcome)
         batch.episode_status = [
             EpisodeStatus(e.id, "done", len(batch.inserts) + len(batch.changes)) for e in episodes

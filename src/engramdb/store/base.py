@@ -7,7 +7,7 @@ applied in one transaction together with their history rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -76,6 +76,14 @@ class Store(Protocol):
         newest_first: bool = True,
     ) -> list[Episode]:
         """Stored raw messages in scope, optionally by id or extraction status."""
+        ...
+
+    def claim_queued(self, tenant: str, batch_id: str, owner: str) -> list[Episode]:
+        """Atomically move a queued batch to ``pending``; its episodes, or [] if taken."""
+        ...
+
+    def requeue_abandoned(self, tenant: str, alive: Callable[[str], bool]) -> int:
+        """Requeue batches whose claiming worker is gone; how many owners were dead."""
         ...
 
     def ids_in_scope(self, scope: Scope) -> list[str]:

@@ -119,9 +119,14 @@ CREATE INDEX episodes_run ON episodes (tenant, run_id, created_at);
 CREATE INDEX episodes_open ON episodes (status) WHERE status != 'done';
 """
 
+_V3 = """
+ALTER TABLE episodes ADD COLUMN claimed_by TEXT;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
+    (3, "episodes.claimed_by: which worker took a queued batch", _V3),
 ]
 LATEST = MIGRATIONS[-1][0]
 

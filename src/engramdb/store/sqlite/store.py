@@ -7,7 +7,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -374,6 +374,46 @@ class SQLiteStore:
             )
             for r in rows
         ]
+
+    def claim_queued(self, tenant: str, batch_id: str, owner: str) -> list[Episode]:
+        """Atomically move one queued batch to ``pending`` for ``owner``; its episodes.
+
+        Two workers (threads or processes) racing for a batch: exactly one gets it, the other
+        an empty list, so a batch is never extracted twice.
+        """
+        with self._write() as c:
+            ids = [
+                r[0]
+                for r in c.execute(
+                    "UPDATE episodes SET status = 'pending', claimed_by = ? WHERE tenant = ? "
+                    "AND batch_id = ? AND status = 'queued' RETURNING id",
+                    (owner, tenant, batch_id),
+                ).fetchall()
+            ]
+        if not ids:
+            return []
+        found = self.episodes(Scope(tenant=tenant), ids=ids, limit=len(ids), newest_first=False)
+        return found
+
+    def requeue_abandoned(self, tenant: str, alive: Callable[[str], bool]) -> int:
+        """Put batches claimed by workers that no longer run back in the queue."""
+        with self._write() as c:
+            owners = [
+                r[0]
+                for r in c.execute(
+                    "SELECT DISTINCT claimed_by FROM episodes WHERE tenant = ? AND "
+                    "status = 'pending' AND claimed_by IS NOT NULL",
+                    (tenant,),
+                )
+            ]
+            dead = [o for o in owners if not alive(o)]
+            for owner in dead:
+                c.execute(
+                    "UPDATE episodes SET status = 'queued', claimed_by = NULL WHERE tenant = ? "
+                    "AND status = 'pending' AND claimed_by = ?",
+                    (tenant, owner),
+                )
+        return len(dead)
 
     # -- search ---------------------------------------------------------------------------
 

@@ -1,0 +1,426 @@
+"""``Client`` and ``AsyncClient``: the :class:`~engramdb.Memory` API over HTTP.
+
+Code moves between embedded and remote by changing one line::
+
+    from engramdb import Memory
+    from engramdb.client import Client
+
+    m = Memory(path="./data")                              # embedded
+    m = Client("http://127.0.0.1:8000", api_key="edb_...")  # remote, same methods and shapes
+    m.add("I'm vegetarian", user_id="alice")
+    m.search("what does alice eat?", user_id="alice")["results"]
+
+Errors come back as the same classes: an unknown id raises :class:`MemoryNotFoundError`, bad
+input :class:`ValidationError` (or :class:`ScopeError`/:class:`FilterError`), a refused key
+:class:`AuthError`.
+
+Like httpx itself, there is one implementation: each method builds a :class:`Call` and reads
+the answer with pure functions; the sync and async classes only send it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+
+import httpx
+
+from engramdb.errors import (
+    AuthError,
+    EngramError,
+    FilterError,
+    MemoryNotFoundError,
+    ScopeError,
+    ValidationError,
+)
+from engramdb.timeutil import TimeInput, to_iso
+
+__all__ = ["AsyncClient", "Call", "Client", "RateLimitError"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class RateLimitError(EngramError):
+    """The server answered 429; ``retry_after`` is how many seconds it asked to wait."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+_BY_TYPE: dict[str, Callable[[str], EngramError]] = {
+    "ScopeError": ScopeError,
+    "FilterError": FilterError,
+    "ValidationError": ValidationError,
+    "ImportValidationError": ValidationError,
+    "PayloadTooLarge": ValidationError,
+}
+
+
+@dataclass(frozen=True)
+class Call(Generic[R]):
+    """One request and how to read its answer (``read(json)``); ``none_on_404`` for get()."""
+
+    method: str
+    path: str
+    read: Callable[[Any], R]
+    params: dict[str, Any] | None = None
+    content: bytes | None = None
+    memory_id: str | None = None
+    none_on_404: bool = False
+
+
+# -- pure: errors and answers ---------------------------------------------------------------
+
+
+def error_for(
+    status: int, payload: Any, headers: httpx.Headers, memory_id: str | None
+) -> Exception:
+    """The engramdb exception matching an error answer (pure)."""
+    err = payload.get("error") if isinstance(payload, dict) else None
+    kind = err.get("type") if isinstance(err, dict) else None
+    message = err.get("message") if isinstance(err, dict) else None
+    message = str(message) if message else f"server answered HTTP {status}"
+    if status == 404 and kind == "MemoryNotFoundError" and memory_id is not None:
+        return MemoryNotFoundError(memory_id)
+    if status in (401, 403):
+        return AuthError(message)
+    if status == 429:
+        retry = headers.get("retry-after")
+        return RateLimitError(message, float(retry) if retry and retry.isdigit() else None)
+    if isinstance(kind, str) and kind in _BY_TYPE and 400 <= status < 500:
+        return _BY_TYPE[kind](message)
+    if status in (413, 422):
+        return ValidationError(message)
+    return EngramError(f"HTTP {status}: {message}")
+
+
+def finish(call: Call[R], status: int, headers: httpx.Headers, content: bytes) -> R:
+    """The result of ``call`` from the raw answer, or the exception it stands for (pure)."""
+    try:
+        payload = httpx.Response(status, content=content).json() if content else None
+    except ValueError:
+        payload = None
+    if 200 <= status < 300:
+        return call.read(payload)
+    if status == 404 and call.none_on_404:
+        err = payload.get("error") if isinstance(payload, dict) else None
+        if isinstance(err, dict) and err.get("type") == "MemoryNotFoundError":
+            return call.read(None)
+    raise error_for(status, payload, headers, call.memory_id)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EngramError(f"the server answered {type(value).__name__}, not an object")
+    return value
+
+
+def _maybe_dict(value: Any) -> dict[str, Any] | None:
+    return None if value is None else _dict(value)
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise EngramError(f"the server answered {type(value).__name__}, not a list")
+    return value
+
+
+def _nothing(value: Any) -> None:
+    return None
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    """A JSON request body; values JSON cannot carry are a :class:`ValidationError`."""
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"request is not JSON-serialisable: {exc}") from None
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _time(value: TimeInput | None) -> Any:
+    if isinstance(value, datetime):
+        return to_iso(value)
+    return value
+
+
+def _id(memory_id: Any) -> str:
+    if not isinstance(memory_id, str) or not memory_id:
+        raise ValidationError(f"memory_id must be a non-empty string, not {memory_id!r}")
+    return memory_id
+
+
+def _path(memory_id: str, suffix: str = "") -> str:
+    from urllib.parse import quote
+
+    return f"/v1/memories/{quote(memory_id, safe='')}{suffix}"
+
+
+# -- pure: requests -------------------------------------------------------------------------
+
+
+def add_call(
+    messages: Any,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    infer: bool = True,
+    timestamp: TimeInput | None = None,
+    memory_type: str | None = None,
+) -> Call[dict[str, Any]]:
+    """``Memory.add`` as a request."""
+    body = _drop_none(
+        {
+            "messages": messages,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "metadata": metadata,
+            "timestamp": _time(timestamp),
+            "memory_type": memory_type,
+        }
+    )
+    body["infer"] = infer
+    return Call("POST", "/v1/memories", _dict, content=_json(body))
+
+
+def search_call(
+    query: str,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    filters: dict[str, Any] | None = None,
+    limit: int = 10,
+    threshold: float | None = None,
+) -> Call[dict[str, Any]]:
+    """``Memory.search`` as a request."""
+    body = _drop_none(
+        {
+            "query": query,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "filters": filters,
+            "limit": limit,
+            "threshold": threshold,
+        }
+    )
+    return Call("POST", "/v1/search", _dict, content=_json(body))
+
+
+def get_call(memory_id: str) -> Call[dict[str, Any] | None]:
+    """``Memory.get`` as a request (None when there is no such memory)."""
+    mid = _id(memory_id)
+    return Call("GET", _path(mid), _maybe_dict, memory_id=mid, none_on_404=True)
+
+
+def get_all_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    filters: dict[str, Any] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Call[dict[str, Any]]:
+    """``Memory.get_all`` as a request."""
+    params = _drop_none(
+        {
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "filters": _json(filters).decode() if filters is not None else None,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+    return Call("GET", "/v1/memories", _dict, params=params)
+
+
+def update_call(
+    memory_id: str, text: str | None = None, metadata: dict[str, Any] | None = None
+) -> Call[dict[str, Any]]:
+    """``Memory.update`` as a request."""
+    mid = _id(memory_id)
+    body = _drop_none({"text": text, "metadata": metadata})
+    return Call("PUT", _path(mid), _dict, content=_json(body), memory_id=mid)
+
+
+def delete_call(memory_id: str) -> Call[dict[str, Any]]:
+    """``Memory.delete`` as a request."""
+    mid = _id(memory_id)
+    return Call("DELETE", _path(mid), _dict, memory_id=mid)
+
+
+def delete_all_call(
+    *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+) -> Call[dict[str, Any]]:
+    """``Memory.delete_all`` as a request (the server refuses an empty scope)."""
+    params = _drop_none({"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+    return Call("DELETE", "/v1/memories", _dict, params=params)
+
+
+def history_call(memory_id: str) -> Call[list[dict[str, Any]]]:
+    """``Memory.history`` as a request."""
+    mid = _id(memory_id)
+    return Call("GET", _path(mid, "/history"), _list, memory_id=mid)
+
+
+def reset_call() -> Call[None]:
+    """``Memory.reset`` as a request: erases the key's tenant only."""
+    return Call("POST", "/reset", _nothing)
+
+
+_CT = {"Content-Type": "application/json"}
+
+
+def _headers(api_key: str | None, tenant: str | None) -> dict[str, str]:
+    key = api_key if api_key is not None else os.environ.get("ENGRAMDB_API_KEY")
+    headers = {"User-Agent": "engramdb-client"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    if tenant:
+        headers["X-Engramdb-Tenant"] = tenant
+    return headers
+
+
+# -- the shells -----------------------------------------------------------------------------
+
+
+def _sync(builder: Callable[P, Call[R]]) -> Callable[Concatenate[Client, P], R]:
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._send(builder(*args, **kwargs))
+
+    method.__name__ = method.__qualname__ = builder.__name__.removesuffix("_call")
+    method.__doc__ = f"See :meth:`engramdb.Memory.{method.__name__}`."
+    return method
+
+
+def _async(
+    builder: Callable[P, Call[R]],
+) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, R]]:
+    async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await self._send(builder(*args, **kwargs))
+
+    method.__name__ = method.__qualname__ = builder.__name__.removesuffix("_call")
+    method.__doc__ = f"See :meth:`engramdb.Memory.{method.__name__}`."
+    return method
+
+
+class Client:
+    """The :class:`~engramdb.Memory` methods against an engramdb server.
+
+    ``api_key`` defaults to ``$ENGRAMDB_API_KEY``; ``tenant`` is only for the admin key.
+    ``transport`` is passed to httpx (e.g. ``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        tenant: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=url.rstrip("/"),
+            headers=_headers(api_key, tenant),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def _send(self, call: Call[R]) -> R:
+        response = self._http.request(
+            call.method, call.path, params=call.params, content=call.content, headers=_CT
+        )
+        return finish(call, response.status_code, response.headers, response.content)
+
+    add = _sync(add_call)
+    search = _sync(search_call)
+    get = _sync(get_call)
+    get_all = _sync(get_all_call)
+    update = _sync(update_call)
+    delete = _sync(delete_call)
+    delete_all = _sync(delete_all_call)
+    history = _sync(history_call)
+    reset = _sync(reset_call)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """:class:`Client` for asyncio code: the same methods, awaited."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        tenant: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=url.rstrip("/"),
+            headers=_headers(api_key, tenant),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def _send(self, call: Call[R]) -> R:
+        response = await self._http.request(
+            call.method, call.path, params=call.params, content=call.content, headers=_CT
+        )
+        return finish(call, response.status_code, response.headers, response.content)
+
+    add = _async(add_call)
+    search = _async(search_call)
+    get = _async(get_call)
+    get_all = _async(get_all_call)
+    update = _async(update_call)
+    delete = _async(delete_call)
+    delete_all = _async(delete_all_call)
+    history = _async(history_call)
+    reset = _async(reset_call)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

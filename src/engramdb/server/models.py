@@ -1,0 +1,258 @@
+"""Request and response bodies of the REST API, so ``/openapi.json`` describes them exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid")
+# Responses may carry fields added by later versions of the pipeline; keep them.
+_OPEN = ConfigDict(extra="allow")
+
+ScopeId = Field(None, description="scope id (1-256 characters)")
+TimeValue = str | float | int
+
+
+class MessageIn(BaseModel):
+    """One chat message; ``content`` is text or OpenAI-style content parts."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: str = Field(..., description="user, assistant, system or tool")
+    content: str | list[str | dict[str, Any]]
+    name: str | None = None
+
+
+Messages = str | MessageIn | list[MessageIn | str]
+
+
+def messages_value(messages: Messages) -> Any:
+    """Plain Python messages for :meth:`Memory.add`."""
+    if isinstance(messages, MessageIn):
+        return messages.model_dump(exclude_none=True)
+    if isinstance(messages, list):
+        return [
+            m.model_dump(exclude_none=True) if isinstance(m, MessageIn) else m for m in messages
+        ]
+    return messages
+
+
+def message_count(messages: Messages) -> int:
+    """How many messages an add carries."""
+    return len(messages) if isinstance(messages, list) else 1
+
+
+class AddRequest(BaseModel):
+    """``POST /v1/memories``."""
+
+    model_config = _STRICT
+    messages: Messages = Field(..., description="a string, one message, or a list of them")
+    user_id: str | None = ScopeId
+    agent_id: str | None = ScopeId
+    run_id: str | None = ScopeId
+    metadata: dict[str, Any] | None = None
+    infer: bool = Field(True, description="extract facts (True) or store messages verbatim")
+    timestamp: TimeValue | None = Field(
+        None, description="when the messages were said: ISO-8601 (naive = UTC) or epoch seconds"
+    )
+    memory_type: str | None = None
+
+
+class UpdateRequest(BaseModel):
+    """``PUT /v1/memories/{memory_id}``: metadata replaces the old metadata."""
+
+    model_config = _STRICT
+    text: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class SearchRequest(BaseModel):
+    """``POST /v1/search``."""
+
+    model_config = _STRICT
+    query: str
+    user_id: str | None = ScopeId
+    agent_id: str | None = ScopeId
+    run_id: str | None = ScopeId
+    filters: dict[str, Any] | None = Field(None, description="filter expression (Mem0 2.x)")
+    limit: int = Field(10, description="at most this many hits (1-10000)")
+    threshold: float | None = Field(None, description="drop hits with lower similarity")
+
+
+class MemoryOut(BaseModel):
+    """A stored memory."""
+
+    model_config = _OPEN
+    id: str
+    memory: str
+    hash: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    memory_type: str | None = None
+    role: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    created_at: str
+    updated_at: str | None = None
+    valid_at: str | None = None
+    invalid_at: str | None = None
+    status: str | None = None
+
+
+class HitOut(MemoryOut):
+    """A search hit: ``score`` is fused (best = 1.0), ``similarity`` the cosine."""
+
+    score: float
+    similarity: float
+
+
+class AddEvent(BaseModel):
+    """One change an add made."""
+
+    model_config = _OPEN
+    id: str
+    memory: str
+    event: str
+
+
+class AddResponse(BaseModel):
+    """What an add changed."""
+
+    model_config = _OPEN
+    results: list[AddEvent]
+
+
+class MemoryList(BaseModel):
+    """Memories, newest first."""
+
+    results: list[MemoryOut]
+
+
+class SearchResponse(BaseModel):
+    """Search hits, best first."""
+
+    model_config = _OPEN
+    results: list[HitOut]
+
+
+class UpdateResponse(MemoryOut):
+    """The memory after the update."""
+
+    message: str
+
+
+class DeleteResponse(BaseModel):
+    """One memory deleted."""
+
+    message: str
+    id: str
+
+
+class DeleteAllResponse(BaseModel):
+    """Every memory of a scope deleted."""
+
+    message: str
+    deleted: int
+
+
+class HistoryOut(BaseModel):
+    """One change of a memory."""
+
+    model_config = _OPEN
+    memory_id: str
+    event: str
+    old_memory: str | None = None
+    new_memory: str | None = None
+    created_at: str
+    actor: str | None = None
+    role: str | None = None
+    reason: str | None = None
+
+
+class MessageResponse(BaseModel):
+    """A plain acknowledgement."""
+
+    message: str
+
+
+class ImportResponse(BaseModel):
+    """What ``POST /v1/import`` read and wrote (see :class:`engramdb.transfer.ImportReport`)."""
+
+    model_config = _OPEN
+    lines: int
+    imported: int
+    added: int
+    skipped_existing: int
+    reembedded: int
+    history_lines: int
+    invalid_count: int
+    invalid: list[dict[str, Any]]
+    batches: int
+
+
+class KeyCreate(BaseModel):
+    """``POST /v1/keys`` (admin key only)."""
+
+    model_config = _STRICT
+    tenant: str = Field(..., description="1-128 letters, digits, '_', '.', '-'")
+    name: str | None = Field(None, max_length=200)
+    read_only: bool = False
+
+
+class KeyOut(BaseModel):
+    """A stored key (the key itself is shown only once, on creation)."""
+
+    id: str
+    tenant: str
+    name: str | None = None
+    read_only: bool
+    created_at: str
+    prefix: str
+
+
+class KeyCreated(KeyOut):
+    """A new key: keep ``key``, it cannot be shown again."""
+
+    key: str
+
+
+class KeyList(BaseModel):
+    """Every key."""
+
+    results: list[KeyOut]
+
+
+class Health(BaseModel):
+    """``GET /health``."""
+
+    status: str
+    version: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    model_config = _OPEN
+    type: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer."""
+
+    error: ErrorDetail
+
+
+#: Error answers documented on every authenticated route.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in (
+        (401, "missing or invalid API key"),
+        (403, "key not allowed to do this (read-only, not admin)"),
+        (404, "no such memory in this tenant"),
+        (413, "request body too large"),
+        (422, "invalid input"),
+        (429, "rate limited (see Retry-After)"),
+    )
+}

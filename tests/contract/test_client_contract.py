@@ -1,0 +1,194 @@
+"""The same behaviour checks against embedded ``Memory`` and remote ``Client``/``AsyncClient``.
+
+Code moves between embedded and remote by changing one line, so results, return shapes and
+error classes must match. The remote variants talk to a real server on 127.0.0.1; each test
+gets its own tenant there (a fresh key), as the embedded variant gets a fresh store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from engramdb import FilterError, Memory, MemoryNotFoundError, ScopeError, ValidationError
+from engramdb.client import AsyncClient, Client
+from engramdb.embed.local import LocalEmbedder
+from engramdb.server import ServerSettings, ServerThread, create_app
+
+ADMIN = "admin-contract-key-0123456789"
+_tenants = itertools.count()
+
+
+class SyncAsync:
+    """An :class:`AsyncClient` driven from sync test code on its own event loop."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._loop.run_until_complete(method(*args, **kwargs))
+
+        return call
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.close())
+        self._loop.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, embedder: LocalEmbedder
+) -> Iterator[ServerThread]:
+    memory = Memory(path=tmp_path_factory.mktemp("contract-server"), embedder=embedder)
+    settings = ServerSettings(admin_key=ADMIN, rate_limit=0)
+    with ServerThread(create_app(memory, settings)) as srv:
+        yield srv
+    memory.close()
+
+
+def _new_key(server: ServerThread) -> str:
+    r = httpx.post(
+        server.url + "/v1/keys",
+        json={"tenant": f"contract-{next(_tenants)}"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert r.status_code == 201
+    return str(r.json()["key"])
+
+
+@pytest.fixture(params=["memory", "client", "async_client"])
+def mem(request: pytest.FixtureRequest, tmp_path: Path, embedder: LocalEmbedder) -> Iterator[Any]:
+    if request.param == "memory":
+        m = Memory(path=tmp_path, embedder=embedder)
+        yield m
+        m.close()
+        return
+    server = request.getfixturevalue("server")
+    key = _new_key(server)
+    if request.param == "client":
+        with Client(server.url, api_key=key) as c:
+            yield c
+        return
+    wrapped = SyncAsync(AsyncClient(server.url, api_key=key))
+    yield wrapped
+    wrapped.close()
+
+
+RECORD_KEYS = {
+    "id",
+    "memory",
+    "hash",
+    "metadata",
+    "user_id",
+    "agent_id",
+    "run_id",
+    "memory_type",
+    "role",
+    "categories",
+    "created_at",
+    "updated_at",
+    "valid_at",
+    "invalid_at",
+    "status",
+}
+
+
+def test_add_get_get_all(mem: Any) -> None:
+    out = mem.add("I play the cello", user_id="u1", metadata={"k": 1}, infer=False)
+    assert set(out) == {"results"}
+    (item,) = out["results"]
+    assert item["event"] == "ADD" and item["memory"] == "I play the cello"
+    got = mem.get(item["id"])
+    assert set(got) >= RECORD_KEYS
+    assert got["metadata"] == {"k": 1} and got["user_id"] == "u1"
+    assert mem.get("no-such-id") is None
+    mem.add(["first", "second"], user_id="u1", agent_id="a", infer=False)
+    listed = mem.get_all(user_id="u1")
+    assert len(listed["results"]) == 3
+    assert len(mem.get_all(user_id="u1", limit=2)["results"]) == 2
+    assert len(mem.get_all(user_id="u1", limit=2, offset=2)["results"]) == 1
+    assert len(mem.get_all(agent_id="a")["results"]) == 2
+    assert len(mem.get_all(user_id="u1", filters={"k": 1})["results"]) == 1
+    assert mem.get_all(user_id="nobody") == {"results": []}
+
+
+def test_add_with_timestamp(mem: Any) -> None:
+    out = mem.add("old news", user_id="u", infer=False, timestamp="2020-01-02T03:04:05Z")
+    assert mem.get(out["results"][0]["id"])["created_at"].startswith("2020-01-02T03:04:05")
+
+
+def test_search_shape_and_order(mem: Any) -> None:
+    mem.add(["I love hiking in the Alps", "My laptop is a ThinkPad"], user_id="s", infer=False)
+    res = mem.search("mountain hiking", user_id="s", limit=2)
+    assert set(res) == {"results"}
+    hits = res["results"]
+    assert hits[0]["memory"] == "I love hiking in the Alps"
+    assert RECORD_KEYS | {"score", "similarity"} <= set(hits[0])
+    assert mem.search("hiking", user_id="s", threshold=0.99)["results"] == []
+    assert mem.search("hiking", user_id="nobody")["results"] == []
+
+
+def test_update_history_delete(mem: Any) -> None:
+    mid = mem.add("I live in Rome", user_id="h", infer=False)["results"][0]["id"]
+    updated = mem.update(mid, text="I live in Milan", metadata={"moved": True})
+    assert updated["memory"] == "I live in Milan" and updated["metadata"] == {"moved": True}
+    assert "message" in updated
+    history = mem.history(mid)
+    assert [e["event"] for e in history] == ["ADD", "UPDATE"]
+    assert history[1]["old_memory"] == "I live in Rome"
+    deleted = mem.delete(mid)
+    assert deleted["id"] == mid and "message" in deleted
+    assert mem.get(mid) is None
+    assert [e["event"] for e in mem.history(mid)] == ["ADD", "UPDATE", "DELETE"]
+
+
+def test_delete_all_and_reset(mem: Any) -> None:
+    mem.add(["a1", "a2"], user_id="d1", infer=False)
+    mem.add("b1", user_id="d2", infer=False)
+    out = mem.delete_all(user_id="d1")
+    assert out["deleted"] == 2 and "message" in out
+    assert mem.get_all(user_id="d1")["results"] == []
+    assert len(mem.get_all(user_id="d2")["results"]) == 1
+    assert mem.reset() is None
+    assert mem.get_all(user_id="d2")["results"] == []
+
+
+def test_errors_are_the_same_classes(mem: Any) -> None:
+    with pytest.raises(MemoryNotFoundError):
+        mem.update("missing", text="x")
+    with pytest.raises(MemoryNotFoundError):
+        mem.delete("missing")
+    with pytest.raises(MemoryNotFoundError):
+        mem.history("missing")
+    with pytest.raises(ScopeError):
+        mem.delete_all()
+    with pytest.raises(ScopeError):
+        mem.search("x")
+    with pytest.raises(ScopeError):
+        mem.add("x", infer=False)
+    with pytest.raises(FilterError):
+        mem.search("x", user_id="u", filters={"a": {"regex": "b"}})
+    with pytest.raises(ValidationError):
+        mem.search("   ", user_id="u")
+    with pytest.raises(ValidationError):
+        mem.search("x", user_id="u", limit=0)
+    with pytest.raises(ValidationError):
+        mem.add([], user_id="u", infer=False)
+    with pytest.raises(ValidationError):
+        mem.add("x", user_id="u", metadata={"bad": float("nan")}, infer=False)
+    mid = mem.add("kept", user_id="u", infer=False)["results"][0]["id"]
+    with pytest.raises(ValidationError):
+        mem.update(mid)
+    with pytest.raises(ValidationError):
+        mem.get("")
+    assert mem.get(mid)["memory"] == "kept"
