@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 
 from engramdb import __version__
 from engramdb.memory import Memory
+from engramdb.models import DEFAULT_TENANT
 from engramdb.server import errors, routes_mem0, routes_v1
 from engramdb.server.auth import TENANT_HEADER, ServerContext
 from engramdb.server.keys import KeyStore, hash_key
@@ -92,4 +94,24 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
     app.include_router(routes_v1.v1)
     app.include_router(routes_mem0.oss)
     app.include_router(routes_mem0.hosted)
+    _mount_mcp(app, ctx)
     return app
+
+
+def _mount_mcp(app: FastAPI, ctx: ServerContext) -> None:
+    """The MCP tools at ``/mcp`` (streamable HTTP), behind the same API keys and tenants."""
+    try:
+        from engramdb.mcp import McpAccess, mcp_http_app
+    except ImportError:  # the mcp SDK is part of the [server] extra; without it, no /mcp
+        return
+
+    def resolve(key: str) -> McpAccess | None:
+        if ctx.admin_hash is not None and hmac.compare_digest(hash_key(key), ctx.admin_hash):
+            return McpAccess(ctx.memory_for(DEFAULT_TENANT))
+        # Not rate-limited: the resolver can only refuse (401), which would misreport a 429.
+        info = ctx.keys.lookup(key)
+        if info is None:
+            return None
+        return McpAccess(ctx.memory_for(info.tenant), read_only=info.read_only)
+
+    app.mount("/mcp", mcp_http_app(resolve))

@@ -12,18 +12,19 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 
-def _config(app: FastAPI, host: str, port: int, log_level: str) -> uvicorn.Config:
+def _config(app: Any, host: str, port: int, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
-        lifespan="on",
+        lifespan="auto",
         ws="none",
         access_log=False,
         timeout_keep_alive=30,
@@ -38,8 +39,10 @@ def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8000, log_level: st
 class ServerThread:
     """``app`` served by uvicorn on 127.0.0.1 in a background thread, on a free port."""
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", log_level: str = "warning") -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def __init__(self, app: Any, host: str = "127.0.0.1", log_level: str = "warning") -> None:
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto is TCP;
+        # without it every request pays a ~40 ms Nagle / delayed-ACK stall.
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, 0))
         self.host = host
