@@ -289,3 +289,54 @@ def test_prefilter_candidates_small_input() -> None:
     assert pf.bits.size == 20 * 2  # 70 bits round up to two 64-bit words per row
     assert sorted(pf.candidates(data[0], 50).tolist()) == list(range(20))
     assert 3 in pf.candidates(data[3], 5).tolist()
+
+
+def _bm25_reference(
+    docs: dict[int, int], postings: list[set[int]], k1: float = 1.2, b: float = 0.75
+) -> dict[int, float]:
+    """Textbook BM25 with tf = 1, over ``docs`` (rowid -> length)."""
+    n = len(docs)
+    avg = sum(docs.values()) / n
+    out: dict[int, float] = {}
+    for posting in postings:
+        holders = posting & docs.keys()
+        if not holders:
+            continue
+        idf = math.log(1 + (n - len(holders) + 0.5) / (len(holders) + 0.5))
+        for r in holders:
+            norm = k1 * (1 - b + b * docs[r] / avg)
+            out[r] = out.get(r, 0.0) + idf * (k1 + 1) / (1 + norm)
+    return out
+
+
+def test_bm25_matches_a_reference_and_ignores_rows_outside_the_scope() -> None:
+    rng = np.random.default_rng(3)
+    rows = _rows(_unit(rng, 60))
+    for i, row in enumerate(rows):
+        row.length = 10 + (i * 7) % 50
+    cache = ScopeMatrix(dims=DIMS)
+    cache.load(rows)
+    cache.remove(5)  # a tombstone must not count as a document or a hit
+    docs = {r.rowid: r.length for r in rows if r.rowid != 5}
+    # Postings come from the global index: they may name rows of other scopes (1000+).
+    postings = [
+        np.array([1, 2, 3, 5, 1001, 1002], np.int64),
+        np.array([3, 4, 40, 2000], np.int64),
+        np.array([7], np.int64),
+    ]
+    got = cache.bm25(postings, k=10, now=0.0)
+    want = _bm25_reference(docs, [set(p.tolist()) for p in postings])
+    assert [r for r, _ in got] == sorted(want, key=lambda r: (-want[r], r))[: len(got)]
+    for rowid, score in got:
+        assert score == pytest.approx(want[rowid])
+    assert 5 not in {r for r, _ in got}
+
+
+def test_bm25_respects_allowed_rows_and_empty_input() -> None:
+    rng = np.random.default_rng(4)
+    cache = ScopeMatrix(dims=DIMS)
+    cache.load(_rows(_unit(rng, 10)))
+    postings = [np.array([1, 2, 3], np.int64)]
+    assert {r for r, _ in cache.bm25(postings, 10, 0.0, np.array([2], np.int64))} == {2}
+    assert cache.bm25(postings, 10, 0.0, np.array([], np.int64)) == []
+    assert cache.bm25([], 10, 0.0) == []

@@ -115,6 +115,10 @@ class LocalEmbedder:
         opts.intra_op_num_threads = self._threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        # Without this, onnxruntime's threads spin after each run and steal the cores that
+        # numpy's BLAS threads need for the vector search right after (measured: search p50
+        # 16 ms -> see bench/latency.py).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(self._model_path), opts, providers=["CPUExecutionProvider"]

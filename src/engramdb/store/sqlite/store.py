@@ -420,24 +420,29 @@ class SQLiteStore:
     def keyword_search(
         self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
     ) -> list[tuple[int, float]]:
-        """BM25 over FTS5 (porter stemming), any of ``terms``; relevance is -bm25."""
+        """BM25 over the scope's memories for any of ``terms`` (FTS5 finds the postings,
+        with Porter stemming; scoring uses the scope's own statistics, see ScopeMatrix.bm25)."""
         if not terms or k <= 0:
             return []
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
         with self._lock:
             kept = self._affordable_terms(terms)
             if not kept:
                 return []
-            match = " OR ".join(kept)
-            rows = self._conn.execute(
-                "SELECT f.rowid, bm25(memories_fts) AS s FROM memories_fts f "
-                "JOIN memories m ON m.rowid = f.rowid "
-                f"WHERE memories_fts MATCH ? AND {s_sql} AND {_ACTIVE} AND {w_sql} "
-                "ORDER BY s LIMIT ?",
-                [match, *s_params, _now_iso(), *w_params, k],
-            ).fetchall()
-        return [(int(r[0]), -float(r[1])) for r in rows]
+            postings = [
+                np.fromiter(
+                    (
+                        r[0]
+                        for r in self._conn.execute(
+                            "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ?", (term,)
+                        )
+                    ),
+                    dtype=np.int64,
+                )
+                for term in kept
+            ]
+            cache = self._cache(scope)
+            allowed = self._allowed(scope, where)
+            return cache.bm25(postings, k, time.time(), allowed)
 
     def _affordable_terms(self, terms: Sequence[str]) -> list[str]:
         # bm25() costs ~1 us per matching row, so a term found in tens of thousands of rows
@@ -468,16 +473,19 @@ class SQLiteStore:
         """Exact cosine top-k over the scope's cached matrix; filters become a rowid mask."""
         with self._lock:
             cache = self._cache(scope)
-            allowed = None
-            if where is not None:
-                s_sql, s_params = scope_sql(scope)
-                w_sql, w_params = where_sql(where)
-                ids = self._conn.execute(
-                    f"SELECT m.rowid FROM memories m WHERE {s_sql} AND {w_sql}",
-                    [*s_params, *w_params],
-                ).fetchall()
-                allowed = np.fromiter((r[0] for r in ids), dtype=np.int64, count=len(ids))
+            allowed = self._allowed(scope, where)
             return cache.search(np.asarray(query, np.float32), k, time.time(), allowed)
+
+    def _allowed(self, scope: Scope, where: Node | None) -> npt.NDArray[np.int64] | None:
+        # Filters run in SQL; the caches then only consider the row ids that passed.
+        if where is None:
+            return None
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        ids = self._conn.execute(
+            f"SELECT m.rowid FROM memories m WHERE {s_sql} AND {w_sql}", [*s_params, *w_params]
+        ).fetchall()
+        return np.fromiter((r[0] for r in ids), dtype=np.int64, count=len(ids))
 
     def similarities(
         self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
@@ -514,7 +522,7 @@ class SQLiteStore:
     def _rows(self, where_sql_: str, params: Sequence[Any]) -> list[Row]:
         rows = self._conn.execute(
             "SELECT m.rowid, m.tenant, m.user_id, m.agent_id, m.run_id, m.status, m.expires_at, "
-            "v.vector FROM memories m JOIN memory_vectors v ON v.rowid = m.rowid "
+            "v.vector, length(m.memory) FROM memories m JOIN memory_vectors v ON v.rowid = m.rowid "
             f"WHERE {where_sql_}",
             list(params),
         ).fetchall()
@@ -528,6 +536,7 @@ class SQLiteStore:
                 active=r[5] == "active",
                 expires=math.inf if r[6] is None else to_datetime(r[6]).timestamp(),
                 vector=np.frombuffer(r[7], np.float32),
+                length=r[8],
             )
             for r in rows
         ]

@@ -45,6 +45,7 @@ class Row:
     active: bool
     expires: float  # epoch seconds, inf when it never expires
     vector: F32 | None
+    length: int = 1  # characters of the memory text, for BM25 length normalisation
 
 
 def matches(scope: Scope, row: Row) -> bool:
@@ -69,7 +70,9 @@ class ScopeMatrix:
     matrix: F32 = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     rowids: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     expires: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    lengths: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     pos: dict[int, int] = field(default_factory=dict)
+    _sorted: tuple[I64, npt.NDArray[np.intp]] | None = None
     dead: int = 0
     prefilter: BinaryPrefilter | None = None
 
@@ -88,7 +91,9 @@ class ScopeMatrix:
         rowids[: self.n] = self.rowids[: self.n]
         expires = np.full(new_cap, math.inf)
         expires[: self.n] = self.expires[: self.n]
-        self.matrix, self.rowids, self.expires = matrix, rowids, expires
+        lengths = np.ones(new_cap)
+        lengths[: self.n] = self.lengths[: self.n]
+        self.matrix, self.rowids, self.expires, self.lengths = matrix, rowids, expires, lengths
 
     def load(self, rows: Iterable[Row]) -> None:
         """Append ``rows`` (assumed not present yet)."""
@@ -102,10 +107,12 @@ class ScopeMatrix:
             self.matrix[self.n] = r.vector
             self.rowids[self.n] = r.rowid
             self.expires[self.n] = r.expires
+            self.lengths[self.n] = max(1, r.length)
             self.pos[r.rowid] = self.n
             self.n += 1
         if self.prefilter is not None:
             self.prefilter.extend(self.matrix[start : self.n])
+        self._sorted = None
 
     def remove(self, rowid: int) -> None:
         """Tombstone one row: zero vector, rowid -1."""
@@ -115,11 +122,69 @@ class ScopeMatrix:
         self.matrix[p] = 0.0
         self.rowids[p] = -1
         self.dead += 1
+        self._sorted = None
 
     @property
     def live(self) -> int:
         """Rows present (not tombstoned)."""
         return self.n - self.dead
+
+    def _valid(self, now: float, allowed: I64 | None) -> npt.NDArray[np.bool_]:
+        rowids = self.rowids[: self.n]
+        valid = rowids >= 0
+        if np.isfinite(self.expires[: self.n]).any():
+            valid &= self.expires[: self.n] > now
+        if allowed is not None:
+            valid &= np.isin(rowids, allowed)
+        return valid
+
+    def positions(self, rowids: I64) -> npt.NDArray[np.intp]:
+        """Cache positions of those ``rowids`` that are in this scope (others dropped)."""
+        if self._sorted is None:
+            order = np.argsort(self.rowids[: self.n], kind="stable")
+            self._sorted = (self.rowids[: self.n][order], order)
+        keys, order = self._sorted
+        if keys.size == 0 or rowids.size == 0:
+            return np.zeros(0, np.intp)
+        idx = np.minimum(np.searchsorted(keys, rowids), keys.size - 1)
+        hit = keys[idx] == rowids
+        found: npt.NDArray[np.intp] = order[idx[hit]]
+        return found
+
+    def bm25(
+        self,
+        postings: list[I64],
+        k: int,
+        now: float,
+        allowed: I64 | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> list[tuple[int, float]]:
+        """Top ``k`` (rowid, BM25) for rows holding any of the terms whose postings are given.
+
+        Statistics are the scope's own (document count, document frequency, mean length), so
+        a term common in other tenants' memories does not lose weight here. Memories are short,
+        so each term counts once per memory; length is measured in characters.
+        """
+        if self.live == 0 or k <= 0 or not postings:
+            return []
+        valid = self._valid(now, allowed)
+        if not valid.any():
+            return []
+        lengths = self.lengths[: self.n]
+        norm = k1 * (1 - b + b * lengths / max(float(lengths[valid].mean()), 1.0))
+        scores = np.zeros(self.n)
+        for rowids in postings:
+            pos = self.positions(rowids)
+            pos = pos[valid[pos]]
+            if pos.size == 0:
+                continue
+            idf = math.log(1 + (self.live - pos.size + 0.5) / (pos.size + 0.5))
+            scores[pos] += idf * (k1 + 1) / (1 + norm[pos])
+        hits = np.flatnonzero(scores)
+        top = hits[_top(scores[hits].astype(np.float32), k)]
+        rowids_all = self.rowids[: self.n]
+        return [(int(rowids_all[i]), float(scores[i])) for i in top]
 
     def search(
         self, query: F32, k: int, now: float, allowed: I64 | None = None
@@ -128,11 +193,7 @@ class ScopeMatrix:
         if self.live == 0 or k <= 0:
             return []
         rowids = self.rowids[: self.n]
-        valid = rowids >= 0
-        if np.isfinite(self.expires[: self.n]).any():
-            valid &= self.expires[: self.n] > now
-        if allowed is not None:
-            valid &= np.isin(rowids, allowed)
+        valid = self._valid(now, allowed)
         if allowed is None and self.live >= PREFILTER_MIN_ROWS:
             if self.prefilter is None:
                 self.prefilter = BinaryPrefilter.build(self.matrix[: self.n])
