@@ -1,0 +1,47 @@
+"""The README's examples run, and say what they really return."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import engramdb
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def _block_after(heading: str) -> str:
+    section = README.split(heading, 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, f"no python block after {heading!r}"
+    return match.group(1)
+
+
+def test_quickstart_runs_and_its_comments_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGRAMDB_HOME", str(tmp_path))
+    code = _block_after("## Quickstart")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README quickstart", "exec"), namespace)
+    m = namespace["m"]
+    assert isinstance(m, engramdb.Memory)
+    hits = namespace["hits"]
+    assert isinstance(hits, list)
+    expected = re.search(r"hits\[0\]\[\"memory\"\]\s+# '([^']+)'", code)
+    assert expected is not None
+    assert hits[0]["memory"] == expected.group(1)
+    current = [r["memory"] for r in m.get_all(user_id="alice")["results"]]
+    assert not any("Berlin" in text for text in current)
+    events = [h["event"] for h in m.history(hits[0]["id"])]
+    assert events == ["ADD"]
+    m.close()
+
+
+def test_every_exported_name_is_in_the_readme_or_is_an_error() -> None:
+    for name in engramdb.__all__:
+        if name.startswith("__"):
+            continue
+        assert name in README or name.endswith("Error"), f"{name} is not documented in README"
