@@ -12,6 +12,7 @@ import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,16 @@ def default_model_files() -> tuple[Path, Path]:
     return model, tokenizer
 
 
+@dataclass
+class _Slot:
+    """One text waiting for a coalesced batch."""
+
+    text: str
+    done: bool = False
+    result: Vectors | None = None
+    error: BaseException | None = None
+
+
 class LocalEmbedder:
     """all-MiniLM-L6-v2 on onnxruntime: 384 dims, ~2 ms a query on two cores.
 
@@ -96,6 +107,9 @@ class LocalEmbedder:
         self._tokenizer: Any = None
         self._input_names: set[str] = set()
         self._lock = threading.Lock()
+        self._batch_cv = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._leading = False
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
 
@@ -133,22 +147,62 @@ class LocalEmbedder:
         self._session = session
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed ``texts``; single repeated queries are served from a small LRU cache."""
-        if len(texts) == 1 and texts[0] in self._cache:
+        """Embed ``texts``. Single texts (queries) are served from a small LRU cache, and
+        single texts from concurrent threads are embedded together in one batch."""
+        if len(texts) != 1:
             with self._lock:
-                hit = self._cache.get(texts[0])
-                if hit is not None:
-                    self._cache.move_to_end(texts[0])
-                    return hit.reshape(1, -1)
+                return self._run(list(texts))
+        text = texts[0]
         with self._lock:
-            if self._session is None:
-                self._load()
-            out = self._embed_locked(list(texts))
-            if len(texts) == 1 and self._cache_size:
-                self._cache[texts[0]] = out[0]
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit.reshape(1, -1)
+        vector = self._coalesced(text)
+        with self._lock:
+            if self._cache_size:
+                self._cache[text] = vector
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-        return out
+        return vector.reshape(1, -1)
+
+    def _run(self, texts: list[str]) -> Vectors:
+        if self._session is None:
+            self._load()
+        return self._embed_locked(texts)
+
+    def _coalesced(self, text: str) -> Vectors:
+        # A server answers many searches at once; one batched model run for the queries that
+        # arrive while the model is busy costs far less than running them one by one. The
+        # first waiting thread leads the next batch; the others sleep until theirs is done.
+        slot = _Slot(text)
+        with self._batch_cv:
+            self._pending.append(slot)
+            while not slot.done:
+                if self._leading:
+                    self._batch_cv.wait()
+                    continue
+                self._leading = True
+                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+                self._batch_cv.release()
+                try:
+                    with self._lock:
+                        vectors = self._run([s.text for s in batch])
+                    for s, v in zip(batch, vectors, strict=True):
+                        s.result = v
+                except BaseException as exc:
+                    for s in batch:
+                        s.error = exc
+                finally:
+                    self._batch_cv.acquire()
+                    for s in batch:
+                        s.done = True
+                    self._leading = False
+                    self._batch_cv.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.result is not None
+        return slot.result
 
     def _embed_locked(self, texts: list[str]) -> Vectors:
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
