@@ -11,9 +11,8 @@ from pydantic import BaseModel
 
 from engramdb.errors import ConfigError
 from engramdb.llm.base import ChatMessage, Completion, LLMSettings
-from engramdb.llm.clients import LoopClients, merge_options
-from engramdb.llm.errors import LLMError, truncate
-from engramdb.llm.retry import RetryPolicy, send_with_retries
+from engramdb.llm.clients import HttpProvider, LoopClients, merge_options
+from engramdb.llm.retry import RetryPolicy
 from engramdb.llm.structured import inline_refs, schema_name_for
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -55,7 +54,7 @@ def split_messages(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any
     return system, turns
 
 
-class AnthropicLLM:
+class AnthropicLLM(HttpProvider):
     """Claude over ``POST /v1/messages``.
 
     Example::
@@ -123,59 +122,24 @@ class AnthropicLLM:
             body["tool_choice"] = {"type": "tool", "name": name}
         return merge_options(body, self._settings.options)
 
-    async def complete(
-        self,
-        messages: list[ChatMessage],
-        *,
-        schema: type[BaseModel] | None = None,
-        schema_name: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> Completion:
-        """One Messages call (see :class:`engramdb.llm.base.LLM`)."""
-        body = self.request_body(
-            messages,
-            schema=schema,
-            schema_name=schema_name,
-            temperature=temperature,
-            max_tokens=max_tokens,
+    def parse(self, data: Any) -> Completion:
+        """The forced tool call's input as JSON text (or the text blocks), and the usage."""
+        blocks = data["content"]
+        tool_inputs = [b["input"] for b in blocks if b.get("type") == "tool_use"]
+        if tool_inputs:
+            text = json.dumps(tool_inputs[0], ensure_ascii=False)
+        else:
+            text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+        usage = data.get("usage") or {}
+        return Completion(
+            text=text,
+            # Cached prompt tokens are reported apart from input_tokens; all were sent.
+            prompt_tokens=sum(
+                int(usage.get(k) or 0)
+                for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+            ),
+            completion_tokens=int(usage.get("output_tokens") or 0),
+            model=str(data.get("model") or self.model),
+            provider=self.provider,
+            finish_reason=data.get("stop_reason"),
         )
-        client = self._clients.get()
-        response = await send_with_retries(
-            lambda: client.post(self._path, json=body), self._policy, provider=self.provider
-        )
-        try:
-            data = response.json()
-            blocks = data["content"]
-            tool_inputs = [b["input"] for b in blocks if b.get("type") == "tool_use"]
-            if tool_inputs:
-                text = json.dumps(tool_inputs[0], ensure_ascii=False)
-            else:
-                text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
-            usage = data.get("usage") or {}
-            return Completion(
-                text=text,
-                # Cached prompt tokens are reported apart from input_tokens; all were sent.
-                prompt_tokens=sum(
-                    int(usage.get(k) or 0)
-                    for k in (
-                        "input_tokens",
-                        "cache_creation_input_tokens",
-                        "cache_read_input_tokens",
-                    )
-                ),
-                completion_tokens=int(usage.get("output_tokens") or 0),
-                model=str(data.get("model") or self.model),
-                provider=self.provider,
-                finish_reason=data.get("stop_reason"),
-            )
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise LLMError(
-                f"{self.provider}: unexpected reply from {self._path}: "
-                f"{truncate(response.text, 300)}",
-                provider=self.provider,
-            ) from exc
-
-    async def aclose(self) -> None:
-        """Close pooled connections (the provider reconnects if used again)."""
-        await self._clients.aclose()

@@ -13,10 +13,9 @@ from pydantic import BaseModel
 
 from engramdb.errors import ConfigError
 from engramdb.llm.base import ChatMessage, Completion, LLMSettings
-from engramdb.llm.clients import LoopClients, merge_options
-from engramdb.llm.errors import LLMError, truncate
+from engramdb.llm.clients import HttpProvider, LoopClients, merge_options
 from engramdb.llm.presets import PRESETS, Preset
-from engramdb.llm.retry import RetryPolicy, send_with_retries
+from engramdb.llm.retry import RetryPolicy
 from engramdb.llm.structured import schema_instructions, schema_name_for, strict_schema
 
 
@@ -48,7 +47,7 @@ def _text(message: dict[str, Any]) -> str:
     return refusal if isinstance(refusal, str) else ""
 
 
-class OpenAILLM:
+class OpenAILLM(HttpProvider):
     """Chat completions over HTTP with retries and structured output.
 
     Example (Ollama)::
@@ -81,6 +80,7 @@ class OpenAILLM:
             raise ConfigError(f"LLM provider {settings.provider!r} needs api_key (or ${env})")
         self.provider = settings.provider
         self.model = model
+        self._path = "/chat/completions"
         self._settings = settings
         self._structured = settings.structured_output or preset.structured
         self._policy = RetryPolicy.from_settings(settings)
@@ -142,49 +142,15 @@ class OpenAILLM:
         body["messages"] = [_message(m) for m in messages]
         return merge_options(body, self._settings.options)
 
-    async def complete(
-        self,
-        messages: list[ChatMessage],
-        *,
-        schema: type[BaseModel] | None = None,
-        schema_name: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> Completion:
-        """One chat completion (see :class:`engramdb.llm.base.LLM`)."""
-        body = self.request_body(
-            messages,
-            schema=schema,
-            schema_name=schema_name,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
-        client = self._clients.get()
-        response = await send_with_retries(
-            lambda: client.post("/chat/completions", json=body),
-            self._policy,
+    def parse(self, data: Any) -> Completion:
+        """The first choice's message and the usage counts."""
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return Completion(
+            text=_text(choice["message"]),
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            model=str(data.get("model") or self.model),
             provider=self.provider,
+            finish_reason=choice.get("finish_reason"),
         )
-        try:
-            data = response.json()
-            choice = data["choices"][0]
-            text = _text(choice["message"])
-            usage = data.get("usage") or {}
-            return Completion(
-                text=text,
-                prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                completion_tokens=int(usage.get("completion_tokens") or 0),
-                model=str(data.get("model") or self.model),
-                provider=self.provider,
-                finish_reason=choice.get("finish_reason"),
-            )
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise LLMError(
-                f"{self.provider}: unexpected reply from /chat/completions: "
-                f"{truncate(response.text, 300)}",
-                provider=self.provider,
-            ) from exc
-
-    async def aclose(self) -> None:
-        """Close pooled connections (the provider reconnects if used again)."""
-        await self._clients.aclose()
