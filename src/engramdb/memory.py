@@ -210,7 +210,7 @@ class Memory:
                 msgs, vectors, scope, meta, at, memory_type=memory_type or "fact"
             )
             self.store.apply(batch)
-            return {"results": results}
+            return {"results": results, "usage": _usage_dict(Usage())}
         options = {"memory_type": memory_type} if memory_type else {}
         episodes = episodes_for(msgs, scope, meta, at, options)
         if background:

@@ -105,7 +105,9 @@ RECORD_KEYS = {
 
 def test_add_get_get_all(mem: Any) -> None:
     out = mem.add("I play the cello", user_id="u1", metadata={"k": 1}, infer=False)
-    assert set(out) == {"results"}
+    # Every add reports LLM usage, zero when nothing was inferred.
+    assert set(out) == {"results", "usage"}
+    assert out["usage"] == {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
     (item,) = out["results"]
     assert item["event"] == "ADD" and item["memory"] == "I play the cello"
     got = mem.get(item["id"])

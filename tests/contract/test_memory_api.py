@@ -90,7 +90,8 @@ def _history_or_none(mem: Memory, memory_id: str) -> list[dict[str, Any]] | None
 
 def test_add_string(mem: Memory) -> None:
     out = mem.add("I like green tea", user_id="alice", infer=False)
-    assert set(out) == {"results"}
+    assert set(out) == {"results", "usage"}
+    assert out["usage"]["llm_calls"] == 0
     [r] = out["results"]
     assert r["event"] == "ADD"
     assert r["memory"] == "I like green tea"
