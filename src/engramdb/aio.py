@@ -57,6 +57,8 @@ class AsyncMemory:
     add_status = _threaded(Memory.add_status)
     wait = _threaded(Memory.wait)
     episodes = _threaded(Memory.episodes)
+    recent = _threaded(Memory.recent)
+    profile = _threaded(Memory.profile)
     stats = _threaded(Memory.stats)
     close = _threaded(Memory.close)
 

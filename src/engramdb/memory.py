@@ -18,10 +18,12 @@ from engramdb.llm.sync import run_sync
 from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
 from engramdb.queue import BackgroundQueue, worker_id
 from engramdb.registry import build_embedder, build_extractor, build_llm, build_store
+from engramdb.retrieve.profile import build_profile
 from engramdb.retrieve.search import Hit, search
 from engramdb.store.base import Store
 from engramdb.timeutil import TimeInput, iso, to_iso, utcnow
 from engramdb.validation import (
+    MAX_LIMIT,
     MAX_QUERY_CHARS,
     check_id,
     check_limit,
@@ -209,6 +211,11 @@ class Memory:
             batch, results = plan.verbatim(
                 msgs, vectors, scope, meta, at, memory_type=memory_type or "fact"
             )
+            # The turns are kept as episodes too (working memory, provenance), in the same
+            # transaction; there is nothing to extract from them.
+            batch.episodes = episodes_for(msgs, scope, meta, at, {})
+            for e in batch.episodes:
+                e.status = "done"
             self.store.apply(batch)
             return {"results": results, "usage": _usage_dict(Usage())}
         options = {"memory_type": memory_type} if memory_type else {}
@@ -295,6 +302,30 @@ class Memory:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until queued background adds are processed; False on timeout."""
         return self._queue.wait(timeout)
+
+    def recent(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        n: int = 20,
+    ) -> list[dict[str, Any]]:
+        """Working memory: the last ``n`` messages said in a scope (a run or session),
+        oldest first, ready to prepend to a prompt."""
+        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="recent")
+        found = self.store.episodes(scope, limit=check_limit(n))
+        return [
+            {"role": e.role, "content": e.content, "created_at": e.created_at, "id": e.id}
+            for e in reversed(found)
+        ]
+
+    def profile(self, user_id: str) -> dict[str, Any]:
+        """What is currently known about a user, grouped by attribute (residence, employer,
+        pets, preferences...), each value with the memory it comes from."""
+        scope, _ = self._scope(user_id, None, None, required=True, action="profile")
+        records = self.store.list_records(scope, None, limit=MAX_LIMIT)
+        return {"user_id": user_id, **build_profile(records)}
 
     def episodes(
         self,
