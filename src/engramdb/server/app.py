@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from engramdb import __version__
 from engramdb.memory import Memory
 from engramdb.models import DEFAULT_TENANT
-from engramdb.server import errors, routes_mem0, routes_v1
+from engramdb.server import errors, routes_mem0, routes_ui, routes_v1
 from engramdb.server.auth import TENANT_HEADER, ServerContext
 from engramdb.server.keys import KeyStore, hash_key
 from engramdb.server.limits import BodyLimitMiddleware, RateLimiter
@@ -94,6 +94,7 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
     app.include_router(routes_v1.v1)
     app.include_router(routes_mem0.oss)
     app.include_router(routes_mem0.hosted)
+    routes_ui.install(app)
     _mount_mcp(app, ctx)
     return app
 

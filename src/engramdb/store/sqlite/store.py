@@ -635,6 +635,24 @@ class SQLiteStore:
             "file_bytes": size,
         }
 
+    def scopes(self, tenant: str) -> list[dict[str, Any]]:
+        """Each user, agent and run of ``tenant`` with its active-memory count and last change."""
+        out: list[dict[str, Any]] = []
+        with self._lock:
+            for kind, col in (("user", "user_id"), ("agent", "agent_id"), ("run", "run_id")):
+                rows = self._conn.execute(
+                    f"SELECT {col}, sum(status = 'active' AND "
+                    "(expires_at IS NULL OR expires_at > ?)), max(updated_at) FROM memories "
+                    f"WHERE tenant = ? AND {col} IS NOT NULL GROUP BY {col} "
+                    f"ORDER BY max(updated_at) DESC, {col}",
+                    (_now_iso(), tenant),
+                ).fetchall()
+                out.extend(
+                    {"kind": kind, "id": r[0], "memories": int(r[1] or 0), "last_activity": r[2]}
+                    for r in rows
+                )
+        return out
+
     def close(self) -> None:
         """Close the connection; the store cannot be used afterwards."""
         with self._lock:

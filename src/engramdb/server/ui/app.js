@@ -1,0 +1,517 @@
+// engramdb dashboard: a small single-page app over the /v1 JSON API. No build step, no dependencies.
+"use strict";
+
+const KEY_STORE = "engramdb.api_key";
+const SCOPE_STORE = "engramdb.scope";
+const PAGE_SIZE = 20;
+const SCOPE_FIELD = { user: "user_id", agent: "agent_id", run: "run_id" };
+
+const $ = (sel) => document.querySelector(sel);
+const state = { scopes: [], offset: 0, query: "", rows: [] };
+
+// ---- helpers -----------------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function fmtTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+function toast(text, isError = false) {
+  const t = $("#toast");
+  t.textContent = text;
+  t.className = isError ? "error" : "";
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const key = sessionStorage.getItem(KEY_STORE);
+  const headers = { Authorization: `Bearer ${key}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!r.ok) {
+    let message = `${r.status} ${r.statusText}`;
+    try { message = (await r.json()).error.message || message; } catch (_) { /* not JSON */ }
+    if (r.status === 401) logout(message);
+    throw new ApiError(r.status, message);
+  }
+  const type = r.headers.get("content-type") || "";
+  return type.includes("application/json") ? r.json() : r.text();
+}
+
+function scopeParams(scope) {
+  return scope ? { [SCOPE_FIELD[scope.kind]]: scope.id } : {};
+}
+
+function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) p.set(k, v);
+  return p.toString();
+}
+
+function currentScope() {
+  try { return JSON.parse(sessionStorage.getItem(SCOPE_STORE)); } catch (_) { return null; }
+}
+
+function setScope(scope) {
+  sessionStorage.setItem(SCOPE_STORE, JSON.stringify(scope));
+}
+
+// ---- login ---------------------------------------------------------------------------------
+
+async function login(event) {
+  event.preventDefault();
+  const key = $("#api_key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORE, key);
+  sessionStorage.removeItem(SCOPE_STORE);
+  try {
+    await api("GET", "/v1/stats");
+  } catch (e) {
+    sessionStorage.removeItem(KEY_STORE);
+    $("#login-error").textContent = `Sign-in failed: ${e.message}`;
+    return;
+  }
+  $("#api_key").value = "";
+  $("#login-error").textContent = "";
+  if (location.hash.startsWith("#/")) route(); else location.hash = "#/memories";
+}
+
+function logout(reason) {
+  sessionStorage.removeItem(KEY_STORE);
+  sessionStorage.removeItem(SCOPE_STORE);
+  $("#login-error").textContent = typeof reason === "string" ? reason : "";
+  route();
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+function show(page) {
+  for (const s of document.querySelectorAll(".page")) s.hidden = s.id !== `page-${page}`;
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", a.dataset.page === page || (page === "memory" && a.dataset.page === "memories"));
+  }
+}
+
+async function route() {
+  const key = sessionStorage.getItem(KEY_STORE);
+  $("#login").hidden = Boolean(key);
+  $("#nav").hidden = !key;
+  $("#logout").hidden = !key;
+  $("#whoami").textContent = key ? `key ${key.slice(0, 8)}…` : "";
+  if (!key) {
+    show("none");
+    $("#api_key").focus();
+    return;
+  }
+  const [, page = "memories", arg] = location.hash.match(/^#\/([a-z]+)\/?(.*)$/) || [];
+  try {
+    if (page === "scopes") await showScopes();
+    else if (page === "memory" && arg) await showMemory(decodeURIComponent(arg));
+    else if (page === "observability") await showObservability();
+    else if (page === "graph") show("graph");
+    else await showMemories();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
+async function loadScopes() {
+  state.scopes = (await api("GET", "/v1/scopes")).results;
+  let scope = currentScope();
+  const known = scope && state.scopes.some((s) => s.kind === scope.kind && s.id === scope.id);
+  if (!known) {
+    const first = state.scopes.find((s) => s.kind === "user") || state.scopes[0];
+    scope = first ? { kind: first.kind, id: first.id } : null;
+    setScope(scope);
+  }
+  return scope;
+}
+
+function fillScopeSelect(select, scope) {
+  select.replaceChildren(
+    ...state.scopes.map((s) => el("option", {
+      value: `${s.kind}:${s.id}`,
+      selected: scope && s.kind === scope.kind && s.id === scope.id,
+    }, `${s.kind}: ${s.id} (${s.memories})`)),
+  );
+  if (!state.scopes.length) select.append(el("option", { value: "" }, "no scopes yet"));
+}
+
+function scopeFromSelect(select) {
+  const v = select.value;
+  if (!v) return null;
+  const i = v.indexOf(":");
+  return { kind: v.slice(0, i), id: v.slice(i + 1) };
+}
+
+// ---- scopes --------------------------------------------------------------------------------
+
+async function showScopes() {
+  show("scopes");
+  await loadScopes();
+  $("#scopes-empty").hidden = state.scopes.length > 0;
+  $("#scopes-body").replaceChildren(...state.scopes.map((s) => el("tr", {
+    class: "link",
+    onclick: () => { setScope({ kind: s.kind, id: s.id }); location.hash = "#/memories"; },
+  },
+  el("td", {}, el("span", { class: `badge kind-${s.kind}` }, s.kind)),
+  el("td", {}, s.id),
+  el("td", { class: "num" }, s.memories),
+  el("td", {}, fmtTime(s.last_activity)))));
+}
+
+// ---- memories ------------------------------------------------------------------------------
+
+function filtersFromForm() {
+  const f = new FormData($("#filter-form"));
+  const filters = {};
+  if (f.get("memory_type")) filters.memory_type = f.get("memory_type");
+  const range = {};
+  if (f.get("from")) range.gte = `${f.get("from")}T00:00:00Z`;
+  if (f.get("to")) range.lte = `${f.get("to")}T23:59:59.999999Z`;
+  if (Object.keys(range).length) filters.created_at = range;
+  const meta = String(f.get("meta") || "").trim();
+  if (meta) {
+    const i = meta.indexOf("=");
+    if (i < 1) throw new ApiError(0, "metadata filter must look like key=value");
+    const raw = meta.slice(i + 1).trim();
+    let value = raw;
+    if (/^(true|false|null|-?\d+(\.\d+)?)$/.test(raw)) value = JSON.parse(raw);
+    filters[`metadata.${meta.slice(0, i).trim()}`] = value;
+  }
+  return { filters, status: f.get("status") };
+}
+
+async function showMemories() {
+  show("memories");
+  const scope = await loadScopes();
+  fillScopeSelect($("#scope-select"), scope);
+  $("#forget").textContent = scope ? `Forget ${scope.kind}…` : "Forget…";
+  $("#forget").disabled = !scope;
+  $("#export").disabled = !scope;
+  $("#q").value = state.query;
+  await loadMemories(scope);
+}
+
+async function loadMemories(scope) {
+  const body = $("#mem-body");
+  if (!scope) {
+    body.replaceChildren();
+    $("#mem-info").textContent = "No memories in this tenant yet.";
+    $("#prev").disabled = $("#next").disabled = true;
+    return;
+  }
+  const { filters, status } = filtersFromForm();
+  let rows;
+  let paged = true;
+  if (state.query) {
+    const res = await api("POST", "/v1/search", {
+      query: state.query,
+      ...scopeParams(scope),
+      filters: Object.keys(filters).length ? filters : undefined,
+      limit: 50,
+    });
+    rows = res.results;
+    paged = false;
+    $("#mem-info").textContent = `${rows.length} result(s) for “${state.query}” (hybrid search, best first)`;
+  } else if (status === "superseded") {
+    // get_all lists valid memories only; superseded and deleted ones come from the export.
+    const text = await api("GET", `/v1/export?${qs({ ...scopeParams(scope), include_history: false })}`);
+    rows = text.split("\n").filter(Boolean).map((l) => JSON.parse(l))
+      .filter((r) => r.type === "memory" && r.status !== "active")
+      .filter((r) => !filters.memory_type || r.memory_type === filters.memory_type)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    paged = false;
+    $("#mem-info").textContent = `${rows.length} superseded memor${rows.length === 1 ? "y" : "ies"}, newest first (from the export; only the type filter applies)`;
+  } else {
+    const params = { ...scopeParams(scope), limit: PAGE_SIZE + 1, offset: state.offset };
+    if (Object.keys(filters).length) params.filters = JSON.stringify(filters);
+    rows = (await api("GET", `/v1/memories?${qs(params)}`)).results;
+    $("#mem-info").textContent = `Valid memories of ${scope.kind} ${scope.id}, newest first`;
+  }
+  const more = paged && rows.length > PAGE_SIZE;
+  if (paged) rows = rows.slice(0, PAGE_SIZE);
+  state.rows = rows;
+  $(".pager").hidden = !paged;
+  $("#prev").disabled = !paged || state.offset === 0;
+  $("#next").disabled = !more;
+  $("#page-label").textContent = paged
+    ? `${rows.length ? state.offset + 1 : 0}–${state.offset + rows.length}` : "";
+  $("#score-head").hidden = !state.query;
+  body.replaceChildren(...rows.map((r) => el("tr", {
+    class: "link", "data-id": r.id,
+    onclick: () => { location.hash = `#/memory/${encodeURIComponent(r.id)}`; },
+  },
+  el("td", { class: "memcell" }, r.memory),
+  el("td", {}, r.memory_type || "—"),
+  el("td", { class: "small" }, [r.user_id && `user ${r.user_id}`, r.agent_id && `agent ${r.agent_id}`, r.run_id && `run ${r.run_id}`].filter(Boolean).join(" · ")),
+  el("td", { class: "small nowrap" }, fmtTime(r.created_at)),
+  el("td", {}, el("span", { class: `badge st-${r.status || "active"}` }, r.status || "active")),
+  state.query ? el("td", { class: "num" }, r.score.toFixed(3)) : null)));
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "Nothing found.")));
+}
+
+async function exportScope() {
+  const scope = currentScope();
+  if (!scope) return;
+  const r = await fetch(`/v1/export?${qs(scopeParams(scope))}`, {
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY_STORE)}` },
+  });
+  if (!r.ok) { toast(`export failed: ${r.status}`, true); return; }
+  const url = URL.createObjectURL(await r.blob());
+  const a = el("a", { href: url, download: `engramdb-${scope.kind}-${scope.id}.jsonl` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function forgetScope() {
+  const scope = currentScope();
+  if (!scope) return;
+  const ok = window.confirm(
+    `Delete EVERY memory of ${scope.kind} "${scope.id}"? History rows are kept, the memories are not.`,
+  );
+  if (!ok) return;
+  const res = await api("DELETE", `/v1/memories?${qs(scopeParams(scope))}`);
+  toast(`${res.deleted} memor${res.deleted === 1 ? "y" : "ies"} deleted`);
+  sessionStorage.removeItem(SCOPE_STORE);
+  await showMemories();
+}
+
+// ---- one memory ----------------------------------------------------------------------------
+
+async function showMemory(id) {
+  show("memory");
+  $("#edit-form").hidden = true;
+  let rec;
+  let history;
+  try {
+    [rec, history] = await Promise.all([
+      api("GET", `/v1/memories/${encodeURIComponent(id)}`),
+      api("GET", `/v1/memories/${encodeURIComponent(id)}/history`),
+    ]);
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    state.memory = null;
+    $("#md-title").textContent = "Memory not found";
+    $("#md-text").textContent = `No memory with id ${id} is visible to this API key.`;
+    $("#md-status").hidden = true;
+    $("#page-memory .cols").hidden = true;
+    for (const sel of ["#md-fields", "#md-history", "#md-episodes"]) $(sel).replaceChildren();
+    $("#md-meta").textContent = "";
+    $("#edit").disabled = $("#delete").disabled = true;
+    return;
+  }
+  state.memory = rec;
+  $("#md-status").hidden = false;
+  $("#page-memory .cols").hidden = false;
+  $("#md-title").textContent = `Memory ${rec.id.slice(0, 8)}…`;
+  $("#md-text").textContent = rec.memory;
+  $("#md-status").textContent = rec.status || "active";
+  $("#md-status").className = `badge st-${rec.status || "active"}`;
+  const fields = [
+    ["id", rec.id], ["user", rec.user_id], ["agent", rec.agent_id], ["run", rec.run_id],
+    ["type", rec.memory_type], ["role", rec.role],
+    ["categories", (rec.categories || []).join(", ")],
+    ["created", fmtTime(rec.created_at)], ["updated", fmtTime(rec.updated_at)],
+    ["valid from", rec.valid_at ? fmtTime(rec.valid_at) : "—"],
+    ["valid until", rec.invalid_at ? fmtTime(rec.invalid_at) : "still valid"],
+  ];
+  $("#md-fields").replaceChildren(...fields.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("#md-meta").textContent = JSON.stringify(rec.metadata || {}, null, 2);
+  $("#md-history").replaceChildren(...history.map((h) => el("li", { class: `ev-${h.event}` },
+    el("div", { class: "row" },
+      el("span", { class: `badge ev ev-${h.event}` }, h.event),
+      el("span", { class: "small muted" }, fmtTime(h.created_at)),
+      h.actor ? el("span", { class: "small muted" }, `by ${h.actor}`) : null),
+    h.old_memory && h.new_memory && h.old_memory !== h.new_memory
+      ? el("div", { class: "change" }, el("del", {}, h.old_memory), el("span", { class: "arrow" }, " → "), el("ins", {}, h.new_memory))
+      : el("div", { class: "change" }, h.new_memory || h.old_memory || ""),
+    h.reason ? el("div", { class: "small muted" }, h.reason) : null)));
+  await showEpisodes(rec);
+  $("#edit").disabled = $("#delete").disabled = rec.status === "deleted";
+}
+
+async function showEpisodes(rec) {
+  const box = $("#md-episodes");
+  const ids = (rec.metadata && rec.metadata.episode_ids) || [];
+  if (!ids.length) {
+    box.textContent = "None recorded (stored verbatim, imported or edited by hand).";
+    return;
+  }
+  const scope = rec.user_id ? { user_id: rec.user_id } : rec.agent_id ? { agent_id: rec.agent_id } : { run_id: rec.run_id };
+  const res = await api("GET", `/v1/episodes?${qs({ ...scope, ids: ids.join(","), limit: 1000 })}`);
+  if (!res.results.length) { box.textContent = `Episode ${ids.join(", ")} is no longer stored.`; return; }
+  box.replaceChildren(...res.results.map((e) => el("div", { class: "episode" },
+    el("div", { class: "small muted" }, `${e.role || "message"} · ${fmtTime(e.created_at)} · extraction ${e.status}`),
+    el("div", {}, typeof e.content === "string" ? e.content : JSON.stringify(e.content)))));
+}
+
+async function saveEdit(event) {
+  event.preventDefault();
+  const text = $("#edit-text").value.trim();
+  if (!text) return;
+  await api("PUT", `/v1/memories/${encodeURIComponent(state.memory.id)}`, { text });
+  toast("Memory updated");
+  await showMemory(state.memory.id);
+}
+
+async function deleteMemory() {
+  if (!window.confirm("Delete this memory? Its history is kept.")) return;
+  await api("DELETE", `/v1/memories/${encodeURIComponent(state.memory.id)}`);
+  toast("Memory deleted");
+  location.hash = "#/memories";
+}
+
+// ---- observability -------------------------------------------------------------------------
+
+async function showObservability() {
+  show("observability");
+  const [stats, scope] = await Promise.all([api("GET", "/v1/stats"), loadScopes()]);
+  const usage = stats.usage || {};
+  const byStatus = { active: 0, superseded: 0, ...(stats.by_status || {}) };
+  const cards = [
+    ["Memories", stats.memories],
+    ...Object.entries(byStatus).map(([k, v]) => [k === "active" ? "Valid" : k[0].toUpperCase() + k.slice(1), v]),
+    ["Users", stats.users], ["Agents", stats.agents], ["History rows", stats.history_rows],
+    ["LLM calls", usage.llm_calls || 0], ["Prompt tokens", usage.prompt_tokens || 0],
+    ["Completion tokens", usage.completion_tokens || 0],
+  ];
+  $("#stat-cards").replaceChildren(...cards.map(([k, v]) => el("div", { class: "stat" },
+    el("div", { class: "value" }, Number(v).toLocaleString("en")), el("div", { class: "label" }, k))),
+  el("div", { class: "stat wide" }, el("div", { class: "label" }, `embedder ${stats.embedder} · extractor ${stats.extractor} · LLM usage counted since the server started`)));
+  fillScopeSelect($("#obs-scope"), scope);
+  await drawChart(scope);
+}
+
+async function drawChart(scope) {
+  const box = $("#chart");
+  if (!scope) { box.textContent = "No memories yet."; return; }
+  const perDay = new Map();
+  for (let offset = 0; offset < 5000; offset += 1000) {
+    const page = (await api("GET", `/v1/memories?${qs({ ...scopeParams(scope), limit: 1000, offset })}`)).results;
+    for (const r of page) {
+      const day = (r.created_at || "").slice(0, 10);
+      perDay.set(day, (perDay.get(day) || 0) + 1);
+    }
+    if (page.length < 1000) break;
+  }
+  const days = [...perDay.keys()].sort().slice(-30);
+  if (!days.length) { box.textContent = "No memories in this scope."; return; }
+  const max = Math.max(...days.map((d) => perDay.get(d)));
+  const W = 720, H = 220, pad = 36, bw = Math.min(48, (W - pad * 2) / days.length);
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "memories added per day");
+  const add = (tag, attrs, text) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  add("line", { x1: pad, y1: H - pad, x2: W - pad / 2, y2: H - pad, class: "axis" });
+  add("text", { x: pad - 6, y: pad, class: "tick", "text-anchor": "end" }, max);
+  add("text", { x: pad - 6, y: H - pad, class: "tick", "text-anchor": "end" }, 0);
+  days.forEach((d, i) => {
+    const n = perDay.get(d);
+    const h = ((H - pad * 2) * n) / max;
+    const x = pad + 6 + i * bw;
+    const bar = add("rect", { x, y: H - pad - h, width: Math.max(2, bw - 6), height: h, class: "bar" });
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${d}: ${n}`;
+    bar.append(title);
+    add("text", { x: x + (bw - 6) / 2, y: H - pad - h - 4, class: "tick", "text-anchor": "middle" }, n);
+    if (days.length <= 10 || i % Math.ceil(days.length / 10) === 0) {
+      add("text", { x: x + (bw - 6) / 2, y: H - pad + 14, class: "tick", "text-anchor": "middle" }, d.slice(5));
+    }
+  });
+  box.replaceChildren(svg);
+}
+
+// ---- wiring --------------------------------------------------------------------------------
+
+function guard(fn) {
+  return (...args) => Promise.resolve(fn(...args)).catch((e) => { if (e.status !== 401) toast(e.message, true); });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login-form").addEventListener("submit", login);
+  $("#logout").addEventListener("click", () => logout());
+  $("#search-form").addEventListener("submit", guard(async (e) => {
+    e.preventDefault();
+    state.query = $("#q").value.trim();
+    state.offset = 0;
+    await loadMemories(currentScope());
+  }));
+  $("#clear-search").addEventListener("click", guard(async () => {
+    $("#q").value = "";
+    state.query = "";
+    state.offset = 0;
+    await loadMemories(currentScope());
+  }));
+  $("#filter-form").addEventListener("submit", guard(async (e) => {
+    e.preventDefault();
+    state.offset = 0;
+    await loadMemories(currentScope());
+  }));
+  $("#scope-select").addEventListener("change", guard(async () => {
+    setScope(scopeFromSelect($("#scope-select")));
+    state.offset = 0;
+    await showMemories();
+  }));
+  $("#obs-scope").addEventListener("change", guard(async () => {
+    const scope = scopeFromSelect($("#obs-scope"));
+    setScope(scope);
+    await drawChart(scope);
+  }));
+  $("#prev").addEventListener("click", guard(async () => {
+    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    await loadMemories(currentScope());
+  }));
+  $("#next").addEventListener("click", guard(async () => {
+    state.offset += PAGE_SIZE;
+    await loadMemories(currentScope());
+  }));
+  $("#export").addEventListener("click", guard(exportScope));
+  $("#forget").addEventListener("click", guard(forgetScope));
+  $("#edit").addEventListener("click", () => {
+    $("#edit-text").value = state.memory.memory;
+    $("#edit-form").hidden = false;
+    $("#edit-text").focus();
+  });
+  $("#edit-cancel").addEventListener("click", () => { $("#edit-form").hidden = true; });
+  $("#edit-form").addEventListener("submit", guard(saveEdit));
+  $("#delete").addEventListener("click", guard(deleteMemory));
+  window.addEventListener("hashchange", route);
+  route();
+});
