@@ -2,6 +2,7 @@
 
     python bench/latency.py                 # 1k, 10k, 20k, 100k
     python bench/latency.py --quick         # 1k, 10k
+    python bench/latency.py --store postgres  # the Postgres store (bench/postgres.py)
 
 Memories up to each size are bulk-loaded with precomputed vectors (mixtures of real MiniLM
 embeddings of varied sentences) so 100k builds in seconds; every timed search and add goes
@@ -142,7 +143,22 @@ def main() -> None:
     ap.add_argument("--searches", type=int, default=200)
     ap.add_argument("--adds", type=int, default=100)
     ap.add_argument("--json", default="bench/results/latency.json")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: run bench/postgres.py (scoped search, recall, ingest); "
+        "options it does not share with this script are passed on to it",
+    )
+    args, rest = ap.parse_known_args()
+    if args.store == "postgres":
+        import postgres
+
+        sys.argv = [sys.argv[0], *rest, "--json", args.json.replace("latency", "postgres")]
+        postgres.main()
+        return
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
     searches = 50 if args.quick else args.searches
     adds = 30 if args.quick else args.adds

