@@ -59,6 +59,7 @@ class AsyncMemory:
     episodes = _threaded(Memory.episodes)
     recent = _threaded(Memory.recent)
     profile = _threaded(Memory.profile)
+    scopes = _threaded(Memory.scopes)
     stats = _threaded(Memory.stats)
     close = _threaded(Memory.close)
 

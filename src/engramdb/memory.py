@@ -320,6 +320,10 @@ class Memory:
             for e in reversed(found)
         ]
 
+    def scopes(self) -> list[dict[str, Any]]:
+        """Every user, agent and run of this tenant with its memory count and last activity."""
+        return self.store.scopes(self.tenant)
+
     def profile(self, user_id: str) -> dict[str, Any]:
         """What is currently known about a user, grouped by attribute (residence, employer,
         pets, preferences...), each value with the memory it comes from."""

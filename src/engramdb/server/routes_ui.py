@@ -16,8 +16,6 @@ from starlette.staticfiles import StaticFiles
 
 from engramdb.server import models as m
 from engramdb.server.auth import ReadMemory
-from engramdb.server.errors import ApiError
-from engramdb.store.base import ScopeIndex
 
 UI_DIR = Path(__file__).parent / "ui"
 
@@ -68,10 +66,7 @@ def index() -> FileResponse:
 @v1.get("/scopes", response_model=ScopeList)
 def list_scopes(memory: ReadMemory) -> dict[str, Any]:
     """The tenant's users, agents and runs with active-memory counts and last activity."""
-    store = memory.store
-    if not isinstance(store, ScopeIndex):
-        raise ApiError(501, "NotImplemented", "this store backend cannot list scopes yet")
-    return {"results": store.scopes(memory.tenant)}
+    return {"results": memory.scopes()}
 
 
 @v1.get("/stats", response_model=StatsOut)

@@ -8,7 +8,7 @@ applied in one transaction together with their history rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -102,22 +102,14 @@ class Store(Protocol):
         """Counts for ``engramdb stats``."""
         ...
 
-    def close(self) -> None:
-        """Release connections and caches."""
-        ...
-
-
-@runtime_checkable
-class ScopeIndex(Protocol):
-    """A store that can list a tenant's scopes (the dashboard's Scopes page).
-
-    Separate from :class:`Store` until every backend has it; then it folds into ``Store``.
-    """
-
     def scopes(self, tenant: str) -> list[dict[str, Any]]:
         """Each user, agent and run of ``tenant``: ``{kind, id, memories, last_activity}``.
 
         ``memories`` counts active memories; ``last_activity`` is the latest ``updated_at``
         of any of its memories (any status). Grouped by kind, most recent first.
         """
+        ...
+
+    def close(self) -> None:
+        """Release connections and caches."""
         ...
