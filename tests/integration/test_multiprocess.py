@@ -46,7 +46,9 @@ WORKER = textwrap.dedent(
                 res = m.search(old_text, user_id=old_user, limit=5)["results"]
                 searches += 1
                 if not res or res[0]["id"] != old_id:
-                    print(json.dumps({"op": "miss", "id": old_id, "text": old_text}), flush=True)
+                    got = [[r["id"], r["memory"], r["score"], r["similarity"]] for r in res]
+                    print(json.dumps({"op": "miss", "id": old_id, "text": old_text, "got": got}),
+                          flush=True)
             if adds % 5 == 0:
                 m.search("notes from every worker", user_id="shared", filters={"w": {"ne": wid}})
                 m.get_all(user_id="shared", limit=20)
@@ -123,7 +125,8 @@ def test_concurrent_writers_and_searchers(tmp_path: Path, embedder: LocalEmbedde
         assert "database is locked" not in out + err
         assert p.returncode == 0, f"worker {w} failed:\n{out[-3000:]}\n{err[-3000:]}"
         events = [json.loads(line) for line in out.splitlines() if line.strip()]
-        assert not [e for e in events if e["op"] in ("error", "miss")], events
+        bad = [e for e in events if e["op"] in ("error", "miss")]
+        assert not bad, json.dumps(bad, indent=1)
         done = events[-1]
         assert done["op"] == "done"
         adds = [e for e in events if e["op"] == "add"]

@@ -546,21 +546,11 @@ class SQLiteStore:
         self._conn.execute("BEGIN")
         try:
             last = self._last_seq()
+            self._catch_up(last)
             cache = self._caches.get(scope)
-            if cache is not None and cache.seq < last:
-                oldest = self._conn.execute("SELECT min(seq) FROM changelog").fetchone()[0]
-                changed = [
-                    r[0]
-                    for r in self._conn.execute(
-                        "SELECT DISTINCT mem_rowid FROM changelog WHERE seq > ?", (cache.seq,)
-                    )
-                ]
-                if (oldest is not None and oldest > cache.seq + 1) or len(changed) > max(
-                    5000, cache.live // 2
-                ):
-                    cache = None
-                else:
-                    self._catch_up(changed, last)
+            if cache is not None and cache.dead > max(1000, cache.n // 2):
+                del self._caches[scope]
+                cache = None
             if cache is None:
                 cache = ScopeMatrix(dims=self.dims, seq=last)
                 s_sql, s_params = scope_sql(scope)
@@ -568,24 +558,48 @@ class SQLiteStore:
                 if len(self._caches) >= _MAX_CACHES:
                     self._caches.pop(next(iter(self._caches)))
                 self._caches[scope] = cache
-            elif cache.dead > max(1000, cache.n // 2):
-                del self._caches[scope]
-                self._conn.execute("COMMIT")
-                return self._cache(scope)
         finally:
             if self._conn.in_transaction:
                 self._conn.execute("COMMIT")
         return cache
 
-    def _catch_up(self, changed: list[int], last: int) -> None:
-        # Apply changed rows to every cache, not just the one asked for, so all stay at `last`.
-        marks = ",".join("?" for _ in changed)
-        current = {r.rowid: r for r in self._rows(f"m.rowid IN ({marks})", changed)}
-        for scope, cache in self._caches.items():
-            if cache.seq >= last:
-                continue
+    def _catch_up(self, last: int) -> None:
+        """Bring every cache to ``last``, each from its own position in the changelog.
+
+        Caches differ in age (one built just now, another last used long ago), so each takes
+        only the changes after its own ``seq``; one that fell behind the pruned log, or whose
+        changes outnumber half its rows, is dropped and rebuilt on its next use.
+        """
+        behind = {scope: c for scope, c in self._caches.items() if c.seq < last}
+        if not behind:
+            return
+        since = min(c.seq for c in behind.values())
+        oldest = self._conn.execute("SELECT min(seq) FROM changelog").fetchone()[0]
+        changed: dict[int, int] = dict(
+            self._conn.execute(
+                "SELECT mem_rowid, max(seq) FROM changelog WHERE seq > ? GROUP BY mem_rowid",
+                (since,),
+            ).fetchall()
+        )
+        keep: dict[Scope, list[int]] = {}
+        for scope, cache in behind.items():
+            mine = [rowid for rowid, seq in changed.items() if seq > cache.seq]
+            if (oldest is not None and oldest > cache.seq + 1) or len(mine) > max(
+                5000, cache.live // 2
+            ):
+                del self._caches[scope]
+            else:
+                keep[scope] = mine
+        needed = sorted({rowid for mine in keep.values() for rowid in mine})
+        current: dict[int, Row] = {}
+        for start in range(0, len(needed), 900):
+            chunk = needed[start : start + 900]
+            marks = ",".join("?" for _ in chunk)
+            current.update((r.rowid, r) for r in self._rows(f"m.rowid IN ({marks})", chunk))
+        for scope, mine in keep.items():
+            cache = behind[scope]
             add = []
-            for rowid in changed:
+            for rowid in mine:
                 cache.remove(rowid)
                 row = current.get(rowid)
                 if row is not None and matches(scope, row):
