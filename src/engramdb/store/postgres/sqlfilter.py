@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engramdb.filters import TIME_FIELDS, And, Cond, Node, Not, Or
+from engramdb.filters import TIME_FIELDS, Cond, Node
 from engramdb.models import Scope
+from engramdb.store import sqltree
 from engramdb.timeutil import to_iso
 
 _ORD = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -22,32 +23,12 @@ _ORD = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 def scope_sql(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
     """``tenant = %s AND user_id = %s ...`` for the ids the scope names."""
-    parts = [f"{alias}.tenant = %s"]
-    params: list[Any] = [scope.tenant]
-    for name, value in scope.as_dict().items():
-        if value is not None:
-            parts.append(f"{alias}.{name} = %s")
-            params.append(value)
-    return " AND ".join(parts), params
+    return sqltree.scope_sql(scope, alias, "%s")
 
 
 def where_sql(node: Node | None, alias: str = "m") -> tuple[str, list[Any]]:
     """SQL for a filter tree; ``("TRUE", [])`` when there is none."""
-    if node is None:
-        return "TRUE", []
-    params: list[Any] = []
-    return _node(node, alias, params), params
-
-
-def _node(node: Node, a: str, params: list[Any]) -> str:
-    # NULL propagates as in SQLite: NOT of an unknown comparison is still unknown (no match).
-    if isinstance(node, And):
-        return "(" + " AND ".join(_node(n, a, params) for n in node.items) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(_node(n, a, params) for n in node.items) + ")"
-    if isinstance(node, Not):
-        return f"(NOT {_node(node.item, a, params)})"
-    return _cond(node, a, params)
+    return sqltree.where_sql(node, alias, _cond)
 
 
 def _like(needle: str) -> str:

@@ -38,6 +38,7 @@ from engramdb.models import (
 )
 from engramdb.store.postgres import schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
+from engramdb.store.sqltree import changed_columns
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -208,20 +209,13 @@ class PostgresStore:
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
                 rowid, tenant, old = row
+                columns = changed_columns(ch)
                 sets = ["updated_at = %s"]
-                params: list[Any] = [at]
-                for col, val in (
-                    ("memory", ch.memory),
-                    ("hash", ch.hash),
-                    ("status", ch.status),
-                    ("invalid_at", ch.invalid_at),
-                ):
-                    if val is not None:
-                        sets.append(f"{col} = %s")
-                        params.append(val)
-                if ch.metadata is not None:
-                    sets.append("metadata = %s::jsonb")
-                    params.append(json.dumps(ch.metadata, ensure_ascii=False))
+                sets += [
+                    f"{col} = %s::jsonb" if col == "metadata" else f"{col} = %s"
+                    for col, _ in columns
+                ]
+                params: list[Any] = [at, *(val for _, val in columns)]
                 if ch.vector is not None:
                     sets.append("embedding = %s")
                     params.append(self._vector(ch.id, ch.vector))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engramdb.filters import TIME_FIELDS, And, Cond, Node, Not, Or
+from engramdb.filters import TIME_FIELDS, Cond, Node
 from engramdb.models import Scope
+from engramdb.store import sqltree
 from engramdb.timeutil import to_iso
 
 _CMP = {"eq": "IS", "ne": "IS NOT", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -13,31 +14,12 @@ _CMP = {"eq": "IS", "ne": "IS NOT", "gt": ">", "gte": ">=", "lt": "<", "lte": "<
 
 def scope_sql(scope: Scope, alias: str = "m") -> tuple[str, list[Any]]:
     """``tenant = ? AND user_id = ? ...`` for the ids the scope names."""
-    parts = [f"{alias}.tenant = ?"]
-    params: list[Any] = [scope.tenant]
-    for name, value in scope.as_dict().items():
-        if value is not None:
-            parts.append(f"{alias}.{name} = ?")
-            params.append(value)
-    return " AND ".join(parts), params
+    return sqltree.scope_sql(scope, alias, "?")
 
 
 def where_sql(node: Node | None, alias: str = "m") -> tuple[str, list[Any]]:
-    """SQL for a filter tree; ``("1", [])`` when there is none."""
-    if node is None:
-        return "1", []
-    params: list[Any] = []
-    return _node(node, alias, params), params
-
-
-def _node(node: Node, a: str, params: list[Any]) -> str:
-    if isinstance(node, And):
-        return "(" + " AND ".join(_node(n, a, params) for n in node.items) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(_node(n, a, params) for n in node.items) + ")"
-    if isinstance(node, Not):
-        return f"(NOT {_node(node.item, a, params)})"
-    return _cond(node, a, params)
+    """SQL for a filter tree; ``("TRUE", [])`` when there is none."""
+    return sqltree.where_sql(node, alias, _cond)
 
 
 def _value(cond: Cond, value: Any) -> Any:

@@ -21,6 +21,7 @@ from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBat
 from engramdb.store.sqlite import schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
+from engramdb.store.sqltree import changed_columns
 from engramdb.timeutil import to_datetime
 
 _RECORD_COLS = (
@@ -169,20 +170,9 @@ class SQLiteStore:
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
                 rowid, tenant, old = row
-                sets = ["updated_at = ?"]
-                params: list[Any] = [at]
-                for col, val in (
-                    ("memory", ch.memory),
-                    ("hash", ch.hash),
-                    ("status", ch.status),
-                    ("invalid_at", ch.invalid_at),
-                ):
-                    if val is not None:
-                        sets.append(f"{col} = ?")
-                        params.append(val)
-                if ch.metadata is not None:
-                    sets.append("metadata = ?")
-                    params.append(json.dumps(ch.metadata, ensure_ascii=False))
+                columns = changed_columns(ch)
+                sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
+                params: list[Any] = [at, *(val for _, val in columns)]
                 c.execute(
                     f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid)
                 )
