@@ -30,7 +30,8 @@ CHILD = textwrap.dedent(
     from engramdb import Memory
 
     home, tag, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    m = Memory(path=home)
+    config = sys.argv[4] if len(sys.argv) > 4 else None  # a store config file (Postgres)
+    m = Memory(path=home, config=config)
     print(json.dumps({"op": "ready"}), flush=True)
     i = 0
     while True:
@@ -56,7 +57,13 @@ def _lines(proc: subprocess.Popen[str], sink: list[str]) -> threading.Thread:
 
 
 def _kill_rounds(
-    tmp_path: Path, home: Path, *, rounds: int, batch: int, rng: random.Random
+    tmp_path: Path,
+    home: Path,
+    *,
+    rounds: int,
+    batch: int,
+    rng: random.Random,
+    config: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run the child ``rounds`` times, SIGKILL it at a random moment; return its acks."""
     script = tmp_path / "child.py"
@@ -64,7 +71,14 @@ def _kill_rounds(
     acks: list[dict[str, Any]] = []
     for r in range(rounds):
         proc = subprocess.Popen(
-            [sys.executable, str(script), str(home), f"r{r}", str(batch)],
+            [
+                sys.executable,
+                str(script),
+                str(home),
+                f"r{r}",
+                str(batch),
+                *([str(config)] if config else []),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -126,6 +140,35 @@ def test_acknowledged_adds_survive_kill_9(tmp_path: Path, embedder: LocalEmbedde
         # The store still takes writes after the crashes.
         m.add("after the crashes", user_id="alice", infer=False)
         assert m.stats()["memories"] == stored + 1
+
+
+@pytest.mark.slow
+def test_acknowledged_adds_survive_kill_9_on_postgres(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    from engramdb.store.postgres.devserver import fresh_schema
+
+    store = {"provider": "postgres", "dsn": fresh_schema(f"kill9-{tmp_path}")}
+    config = tmp_path / "pg.json"
+    config.write_text(json.dumps({"store": store}))
+    home = tmp_path / "data"
+    acks = _kill_rounds(tmp_path, home, rounds=3, batch=5, rng=random.Random(77), config=config)
+    assert len(acks) >= 3, "the child should acknowledge some adds before being killed"
+    with Memory(path=home, config={"store": store}, embedder=embedder) as m:
+        rows = m.get_all(user_id="alice", limit=10_000)["results"]
+        by_batch: dict[str, int] = {}
+        for r in rows:
+            by_batch[r["metadata"]["batch"]] = by_batch.get(r["metadata"]["batch"], 0) + 1
+        assert set(by_batch.values()) <= {5}, by_batch  # no half-written batch
+        for ack in acks:
+            assert by_batch.get(ack["batch"]) == 5
+            for mid, text in zip(ack["ids"], ack["texts"], strict=True):
+                got = m.get(mid)
+                assert got is not None and got["memory"] == text, f"acknowledged {mid} lost"
+        last = acks[-1]["texts"][0]
+        top = m.search(last, user_id="alice", limit=3)["results"]
+        assert top and top[0]["memory"] == last
+        m.add("after the crashes", user_id="alice", infer=False)
 
 
 @pytest.mark.slow
