@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.serve import engramdb_serve
 
 MEM0_VERSION = os.environ.get("ENGRAMDB_TEST_MEM0AI", "2.2.1")
 ADMIN = "admin-mem0-key-0123456789"
@@ -83,45 +82,11 @@ def mem0_python() -> Path:
     return python
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def engramdb_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "ENGRAMDB_ADMIN_KEY": ADMIN, "ENGRAMDB_RATE_LIMIT": "0"}
-    cmd = [sys.executable, "-m", "engramdb", "serve", "--home", str(tmp_path / "home")]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                _, err = proc.communicate(timeout=5) if proc.poll() is not None else ("", "")
-                raise AssertionError(f"engramdb serve did not start: {err[-2000:]}")
-            time.sleep(0.1)
+    env = {"ENGRAMDB_ADMIN_KEY": ADMIN, "ENGRAMDB_RATE_LIMIT": "0"}
+    with engramdb_serve(tmp_path / "home", env=env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
 
 
 @pytest.mark.slow
