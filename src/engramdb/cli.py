@@ -423,6 +423,21 @@ def stats(ctx: typer.Context, json_: JsonOpt = False) -> None:
         _state(ctx).out.print(_kv_table(result))
 
 
+@app.command()
+def migrate(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Bring the configured store (SQLite file or Postgres) to this version's schema.
+
+    Opening a store applies pending numbered migrations, each in its own transaction; a store
+    written by a newer engramdb is refused. This command does only that and reports the version.
+    """
+    memory = _state(ctx).memory()
+    result = {"schema_version": memory.store.schema_version, "store": memory.config.store.provider}
+    if not _emit(ctx, json_, result):
+        _state(ctx).out.print(
+            f"{result['store']} store at schema version {result['schema_version']}"
+        )
+
+
 # -- transfer -----------------------------------------------------------------------------
 
 

@@ -479,6 +479,7 @@ class Memory:
         """Counts of memories, users, agents and history rows, and where the store is."""
         out = self.store.stats(self.tenant)
         out["embedder"] = self.embedder.name
+        out["schema_version"] = self.store.schema_version
         out["extractor"] = self.ingestor.extractor.name
         with self._usage_lock:
             out["usage"] = _usage_dict(self._usage)

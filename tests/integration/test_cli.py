@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -225,3 +226,18 @@ def test_python_dash_m_and_help() -> None:
     assert proc.returncode == 0
     for command in ("add", "search", "list", "import", "export", "demo"):
         assert command in proc.stdout
+
+
+def test_migrate_reports_the_schema_version_and_refuses_a_newer_store(home: Path) -> None:
+    from engramdb.store.sqlite.schema import LATEST
+
+    out = json.loads(ok(run(home, "migrate", json_out=True)).out)
+    assert out == {"schema_version": LATEST, "store": "sqlite"}
+    conn = sqlite3.connect(home / "memories.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 'x')",
+            (LATEST + 1,),
+        )
+    conn.close()
+    failed(run(home, "migrate"), 1, "newer than this engramdb understands")

@@ -20,6 +20,9 @@ from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBat
 class Store(Protocol):
     """A memory store: records, vectors, keyword index and history, one transaction a write."""
 
+    #: The schema version the store is at (pending migrations are applied when it opens).
+    schema_version: int
+
     def apply(self, batch: WriteBatch) -> None:
         """Apply every insert, change and delete of ``batch`` atomically, with history rows."""
         ...

@@ -105,7 +105,7 @@ class PostgresStore:
         where = _redact(dsn)
         try:
             with psycopg.connect(dsn) as conn:
-                schema.migrate(conn, where, dims)
+                self.schema_version = schema.migrate(conn, where, dims)
         except psycopg.Error as exc:
             raise StoreError(f"cannot open store {where}: {exc}") from exc
         self._pool: ConnectionPool[Conn] = ConnectionPool(

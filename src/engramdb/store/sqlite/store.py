@@ -68,7 +68,7 @@ class SQLiteStore:
             c.execute(f"PRAGMA synchronous = {synchronous}")
             c.execute("PRAGMA foreign_keys = ON")
             c.execute("PRAGMA cache_size = -65536")
-            schema.migrate(c, self.path)
+            self.schema_version = schema.migrate(c, self.path)
         except sqlite3.DatabaseError as exc:
             c.close()
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
