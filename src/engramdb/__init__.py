@@ -9,6 +9,7 @@ from engramdb.config import MemoryConfig, RetrievalConfig
 from engramdb.errors import (
     AuthError,
     ConfigError,
+    ConflictError,
     EmbedderError,
     EngramError,
     FilterError,
@@ -29,6 +30,7 @@ __all__ = [
     "AuthError",
     "Client",
     "ConfigError",
+    "ConflictError",
     "EmbedderError",
     "EngramError",
     "ExtractionError",

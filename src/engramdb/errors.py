@@ -41,6 +41,10 @@ class SchemaVersionError(EngramError):
     """The store was written by a newer engramdb whose schema this version cannot read."""
 
 
+class ConflictError(EngramError):
+    """A write names an id that is already taken (by any tenant); nothing was written."""
+
+
 class StoreError(EngramError):
     """The store failed in a way that is not the caller's input (disk full, corrupt file)."""
 

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from engramdb.config import MemoryConfig
-from engramdb.errors import ConfigError, SchemaVersionError, StoreError
+from engramdb.errors import ConfigError, ConflictError, SchemaVersionError, StoreError
 from engramdb.filters import parse
 from engramdb.models import Episode, NewMemory, Scope, WriteBatch
 from engramdb.registry import build_store
@@ -124,7 +124,7 @@ def test_apply_rolls_back_everything_on_failure(pg: PostgresStore) -> None:
     duplicate = WriteBatch(
         inserts=[_new(3, scope, _unit(rng, 1)[0]), _new(1, scope, _unit(rng, 1)[0])]
     )
-    with pytest.raises(psycopg.errors.UniqueViolation):
+    with pytest.raises(ConflictError):
         pg.apply(duplicate)
     assert pg.ids_in_scope(scope) == ["m1"]
     assert pg.episodes(scope) == []

@@ -339,7 +339,8 @@ def test_export_then_import_into_another_tenant(env: Env) -> None:
     hi = auth(other)
     # The same ids cannot be taken in another tenant: the import is refused whole (409) ...
     r = env.http.post("/v1/import", content=r.content, headers=hi)
-    error(r, 409, "Conflict")
+    error(r, 409, "ImportWriteError")
+    assert "already taken" in r.json()["error"]["message"]
     # ... and chat lines always import.
     chat = "\n".join(
         json.dumps({"role": "user", "content": f"chat line {i}", "user_id": "imp"})

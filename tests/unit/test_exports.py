@@ -19,6 +19,7 @@ DOCUMENTED = [
     "AuthError",
     "Client",
     "ConfigError",
+    "ConflictError",
     "EmbedderError",
     "EngramError",
     "ExtractionError",

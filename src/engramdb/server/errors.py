@@ -7,7 +7,6 @@ same class again. Bad input is never a 500: validation errors are 422, unknown i
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from engramdb.errors import (
     AuthError,
+    ConflictError,
     EmbedderError,
     EngramError,
     MemoryNotFoundError,
@@ -70,7 +70,7 @@ def status_for(exc: EngramError) -> int:
     """HTTP status of an engramdb error (pure)."""
     if isinstance(exc, MemoryNotFoundError):
         return 404
-    if isinstance(exc, ImportWriteError):
+    if isinstance(exc, ImportWriteError | ConflictError):
         return 409
     if isinstance(exc, ValidationError):
         return 422
@@ -140,12 +140,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(HTTPException, on_http)
 
-    async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
-        # A unique id already taken, possibly by another tenant (an import naming its ids).
-        # TODO(store): SQLiteStore.apply should raise an engramdb error for this itself.
-        return JSONResponse(
-            error_body("Conflict", "an id in the request is already taken"), status_code=409
-        )
-
-    app.add_exception_handler(sqlite3.IntegrityError, on_conflict)
     app.add_exception_handler(Exception, on_unexpected)

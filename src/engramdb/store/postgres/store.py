@@ -26,7 +26,7 @@ from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from engramdb.errors import StoreError
+from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
 from engramdb.models import (
     Episode,
@@ -130,9 +130,18 @@ class PostgresStore:
         return vec
 
     def apply(self, batch: WriteBatch) -> None:
-        """Apply inserts, changes and deletes in one transaction, with history rows."""
+        """Apply inserts, changes and deletes in one transaction, with history rows.
+
+        An id that is already taken raises :class:`ConflictError` and nothing is written.
+        """
         if not batch:
             return
+        try:
+            self._apply(batch)
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConflictError(f"an id in the write is already taken: {exc}") from None
+
+    def _apply(self, batch: WriteBatch) -> None:
         at = batch.at or _now_iso()
         with self._connection() as conn, conn.cursor() as c:
             if batch.episodes:

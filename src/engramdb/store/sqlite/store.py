@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engramdb.errors import StoreError
+from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
 from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
 from engramdb.store.sqlite import schema
@@ -93,9 +93,18 @@ class SQLiteStore:
             self._conn.execute("COMMIT")
 
     def apply(self, batch: WriteBatch) -> None:
-        """Apply inserts, changes and deletes in one transaction, with history rows."""
+        """Apply inserts, changes and deletes in one transaction, with history rows.
+
+        An id that is already taken raises :class:`ConflictError` and nothing is written.
+        """
         if not batch:
             return
+        try:
+            self._apply(batch)
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"an id in the write is already taken: {exc}") from None
+
+    def _apply(self, batch: WriteBatch) -> None:
         at = batch.at or _now_iso()
         with self._write() as c:
             c.executemany(
