@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engramdb.filters import And, Cond, Node, Not, Or
-from engramdb.models import Change, Scope
+from engramdb.models import Change, Episode, NewMemory, Scope
 
 #: Compiles one condition for a table alias, appending its parameters.
 CondSQL = Callable[[Cond, str, list[Any]], str]
@@ -62,3 +62,56 @@ def changed_columns(change: Change) -> list[tuple[str, Any]]:
     if change.metadata is not None:
         out.append(("metadata", json.dumps(change.metadata, ensure_ascii=False)))
     return out
+
+
+#: Columns of an episode row, in the order :func:`episode_values` gives them.
+EPISODE_COLUMNS = (
+    "id, tenant, user_id, agent_id, run_id, batch_id, role, name, content, images, metadata, "
+    "created_at, status, error, facts"
+)
+#: Columns of a new memory row, in the order :func:`memory_values` gives them.
+MEMORY_COLUMNS = (
+    "id, tenant, user_id, agent_id, run_id, memory, hash, metadata, memory_type, role, "
+    "categories, created_at, updated_at, valid_at"
+)
+
+
+def episode_values(e: Episode) -> tuple[Any, ...]:
+    """One episode as a row (JSON columns as text)."""
+    return (
+        e.id,
+        e.scope.tenant,
+        e.scope.user_id,
+        e.scope.agent_id,
+        e.scope.run_id,
+        e.batch_id,
+        e.role,
+        e.name,
+        e.content,
+        json.dumps(e.images),
+        json.dumps(e.metadata, ensure_ascii=False),
+        e.created_at,
+        e.status,
+        e.error,
+        e.facts,
+    )
+
+
+def memory_values(new: NewMemory) -> tuple[Any, ...]:
+    """A new memory as a row without its vector (JSON columns as text)."""
+    return (
+        new.id,
+        new.scope.tenant,
+        new.scope.user_id,
+        new.scope.agent_id,
+        new.scope.run_id,
+        new.memory,
+        new.hash,
+        json.dumps(new.metadata, ensure_ascii=False),
+        new.memory_type,
+        new.role,
+        json.dumps(new.categories),
+        new.created_at,
+        new.created_at,
+        new.valid_at or new.created_at,
+    )

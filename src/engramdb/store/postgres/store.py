@@ -11,7 +11,6 @@ a full result and redone exactly when it comes back short.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -38,7 +37,13 @@ from engramdb.models import (
 )
 from engramdb.store.postgres import schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
-from engramdb.store.sqltree import changed_columns
+from engramdb.store.sqltree import (
+    EPISODE_COLUMNS,
+    MEMORY_COLUMNS,
+    changed_columns,
+    episode_values,
+    memory_values,
+)
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -146,29 +151,9 @@ class PostgresStore:
         with self._connection() as conn, conn.cursor() as c:
             if batch.episodes:
                 c.executemany(
-                    "INSERT INTO episodes (id, tenant, user_id, agent_id, run_id, batch_id, role, "
-                    "name, content, images, metadata, created_at, status, error, facts) VALUES "
+                    f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES "
                     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)",
-                    [
-                        (
-                            e.id,
-                            e.scope.tenant,
-                            e.scope.user_id,
-                            e.scope.agent_id,
-                            e.scope.run_id,
-                            e.batch_id,
-                            e.role,
-                            e.name,
-                            e.content,
-                            json.dumps(e.images),
-                            json.dumps(e.metadata, ensure_ascii=False),
-                            e.created_at,
-                            e.status,
-                            e.error,
-                            e.facts,
-                        )
-                        for e in batch.episodes
-                    ],
+                    [episode_values(e) for e in batch.episodes],
                 )
             if batch.episode_status:
                 c.executemany(
@@ -178,28 +163,10 @@ class PostgresStore:
             if batch.inserts:
                 # executemany pipelines the rows: one round trip per batch, not per row.
                 c.executemany(
-                    "INSERT INTO memories (id, tenant, user_id, agent_id, run_id, memory, hash, "
-                    "metadata, memory_type, role, categories, created_at, updated_at, valid_at, "
-                    "embedding) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, "
-                    "%s, %s, %s, %s)",
+                    f"INSERT INTO memories ({MEMORY_COLUMNS}, embedding) VALUES (%s, %s, %s, %s, "
+                    "%s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s)",
                     [
-                        (
-                            new.id,
-                            new.scope.tenant,
-                            new.scope.user_id,
-                            new.scope.agent_id,
-                            new.scope.run_id,
-                            new.memory,
-                            new.hash,
-                            json.dumps(new.metadata, ensure_ascii=False),
-                            new.memory_type,
-                            new.role,
-                            json.dumps(new.categories),
-                            new.created_at,
-                            new.created_at,
-                            new.valid_at or new.created_at,
-                            self._vector(new.id, new.vector),
-                        )
+                        (*memory_values(new), self._vector(new.id, new.vector))
                         for new in batch.inserts
                     ],
                 )

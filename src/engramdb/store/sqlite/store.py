@@ -21,7 +21,13 @@ from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBat
 from engramdb.store.sqlite import schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
-from engramdb.store.sqltree import changed_columns
+from engramdb.store.sqltree import (
+    EPISODE_COLUMNS,
+    MEMORY_COLUMNS,
+    changed_columns,
+    episode_values,
+    memory_values,
+)
 from engramdb.timeutil import to_datetime
 
 _RECORD_COLS = (
@@ -108,29 +114,8 @@ class SQLiteStore:
         at = batch.at or _now_iso()
         with self._write() as c:
             c.executemany(
-                "INSERT INTO episodes (id, tenant, user_id, agent_id, run_id, batch_id, role, "
-                "name, content, images, metadata, created_at, status, error, facts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.id,
-                        e.scope.tenant,
-                        e.scope.user_id,
-                        e.scope.agent_id,
-                        e.scope.run_id,
-                        e.batch_id,
-                        e.role,
-                        e.name,
-                        e.content,
-                        json.dumps(e.images),
-                        json.dumps(e.metadata, ensure_ascii=False),
-                        e.created_at,
-                        e.status,
-                        e.error,
-                        e.facts,
-                    )
-                    for e in batch.episodes
-                ],
+                f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                [episode_values(e) for e in batch.episodes],
             )
             c.executemany(
                 "UPDATE episodes SET status = ?, facts = ?, error = ? WHERE id = ?",
@@ -143,25 +128,8 @@ class SQLiteStore:
                         f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)"
                     )
                 cur = c.execute(
-                    "INSERT INTO memories (id, tenant, user_id, agent_id, run_id, memory, hash, "
-                    "metadata, memory_type, role, categories, created_at, updated_at, valid_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        new.id,
-                        new.scope.tenant,
-                        new.scope.user_id,
-                        new.scope.agent_id,
-                        new.scope.run_id,
-                        new.memory,
-                        new.hash,
-                        json.dumps(new.metadata, ensure_ascii=False),
-                        new.memory_type,
-                        new.role,
-                        json.dumps(new.categories),
-                        new.created_at,
-                        new.created_at,
-                        new.valid_at or new.created_at,
-                    ),
+                    f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                    memory_values(new),
                 )
                 c.execute(
                     "INSERT INTO memory_vectors (rowid, vector) VALUES (?, ?)",
