@@ -363,23 +363,30 @@ class SQLiteStore:
         return found
 
     def requeue_abandoned(self, tenant: str, alive: Callable[[str], bool]) -> int:
-        """Put batches claimed by workers that no longer run back in the queue."""
-        with self._write() as c:
+        """Put batches claimed by workers that no longer run back in the queue.
+
+        Every ``Memory`` calls this when it opens, so the common case (nothing claimed) is a
+        read; the write lock is taken only when a dead owner's batches must be requeued.
+        """
+        with self._lock:
             owners = [
                 r[0]
-                for r in c.execute(
+                for r in self._conn.execute(
                     "SELECT DISTINCT claimed_by FROM episodes WHERE tenant = ? AND "
                     "status = 'pending' AND claimed_by IS NOT NULL",
                     (tenant,),
                 )
             ]
-            dead = [o for o in owners if not alive(o)]
-            for owner in dead:
-                c.execute(
-                    "UPDATE episodes SET status = 'queued', claimed_by = NULL WHERE tenant = ? "
-                    "AND status = 'pending' AND claimed_by = ?",
-                    (tenant, owner),
-                )
+        dead = [o for o in owners if not alive(o)]
+        if dead:
+            with self._write() as c:
+                for owner in dead:
+                    # The status check inside the write makes a concurrent requeue harmless.
+                    c.execute(
+                        "UPDATE episodes SET status = 'queued', claimed_by = NULL "
+                        "WHERE tenant = ? AND status = 'pending' AND claimed_by = ?",
+                        (tenant, owner),
+                    )
         return len(dead)
 
     # -- search ---------------------------------------------------------------------------
