@@ -50,6 +50,10 @@ class MemoryRecord:
     invalid_at: str | None = None
     status: str = "active"
     vector: Any = None
+    expires_at: str | None = None
+    importance: float = 0.5
+    access_count: int = 0
+    last_accessed_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The public, Mem0-shaped dict (no vector)."""
@@ -69,6 +73,10 @@ class MemoryRecord:
             "valid_at": self.valid_at,
             "invalid_at": self.invalid_at,
             "status": self.status,
+            "expires_at": self.expires_at,
+            "importance": self.importance,
+            "access_count": self.access_count,
+            "last_accessed_at": self.last_accessed_at,
         }
 
 
@@ -87,6 +95,8 @@ class NewMemory:
     role: str | None = None
     categories: list[str] = field(default_factory=list)
     valid_at: str | None = None
+    importance: float = 0.5
+    expires_at: str | None = None
 
 
 @dataclass
@@ -127,6 +137,8 @@ class Change:
     metadata: dict[str, Any] | None = None
     status: str | None = None
     invalid_at: str | None = None
+    importance: float | None = None
+    expires_at: str | None = None
     event: str = "UPDATE"
     reason: str | None = None
 

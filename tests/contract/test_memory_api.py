@@ -101,6 +101,11 @@ def test_add_string(mem: Memory) -> None:
     assert stored["memory"] == "I like green tea"
     assert stored["user_id"] == "alice"
     assert stored["role"] == "user"
+    # Lifecycle fields are reported from the start, with their neutral defaults.
+    assert stored["importance"] == 0.5
+    assert stored["access_count"] == 0
+    assert stored["expires_at"] is None
+    assert stored["last_accessed_at"] is None
 
 
 def test_add_dict(mem: Memory) -> None:

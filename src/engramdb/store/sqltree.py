@@ -56,6 +56,8 @@ def changed_columns(change: Change) -> list[tuple[str, Any]]:
             ("hash", change.hash),
             ("status", change.status),
             ("invalid_at", change.invalid_at),
+            ("importance", change.importance),
+            ("expires_at", change.expires_at),
         )
         if val is not None
     ]
@@ -72,7 +74,7 @@ EPISODE_COLUMNS = (
 #: Columns of a new memory row, in the order :func:`memory_values` gives them.
 MEMORY_COLUMNS = (
     "id, tenant, user_id, agent_id, run_id, memory, hash, metadata, memory_type, role, "
-    "categories, created_at, updated_at, valid_at"
+    "categories, created_at, updated_at, valid_at, importance, expires_at"
 )
 
 
@@ -114,4 +116,6 @@ def memory_values(new: NewMemory) -> tuple[Any, ...]:
         new.created_at,
         new.created_at,
         new.valid_at or new.created_at,
+        new.importance,
+        new.expires_at,
     )

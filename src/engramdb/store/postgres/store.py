@@ -50,7 +50,7 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 _RECORD_COLS = (
     "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
-    "m.status"
+    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
 _EPISODE_COLS = (
@@ -164,7 +164,7 @@ class PostgresStore:
                 # executemany pipelines the rows: one round trip per batch, not per row.
                 c.executemany(
                     f"INSERT INTO memories ({MEMORY_COLUMNS}, embedding) VALUES (%s, %s, %s, %s, "
-                    "%s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s)",
+                    "%s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)",
                     [
                         (*memory_values(new), self._vector(new.id, new.vector))
                         for new in batch.inserts
@@ -224,12 +224,15 @@ class PostgresStore:
             return
         cols = (
             "id, tenant, user_id, agent_id, run_id, memory, hash, metadata, memory_type, role, "
-            "categories, created_at, updated_at, valid_at, embedding"
+            "categories, created_at, updated_at, valid_at, importance, expires_at, embedding"
         )
         with self._connection() as conn, conn.cursor() as cur:
             with cur.copy(f"COPY memories ({cols}) FROM STDIN (FORMAT BINARY)".encode()) as cp:
                 cp.set_types(
-                    ["text"] * 7 + ["jsonb", "text", "text", "jsonb"] + ["text"] * 3 + ["vector"]
+                    ["text"] * 7
+                    + ["jsonb", "text", "text", "jsonb"]
+                    + ["text"] * 3
+                    + ["float4", "text", "vector"]
                 )
                 for new in memories:
                     cp.write_row(
@@ -248,6 +251,8 @@ class PostgresStore:
                             new.created_at,
                             new.created_at,
                             new.valid_at or new.created_at,
+                            new.importance,
+                            new.expires_at,
                             self._vector(new.id, new.vector),
                         )
                     )
@@ -277,7 +282,11 @@ class PostgresStore:
             valid_at=r[14],
             invalid_at=r[15],
             status=r[16],
-            vector=_array(r[17]) if with_vector else None,
+            expires_at=r[17],
+            importance=float(r[18]),
+            access_count=int(r[19]),
+            last_accessed_at=r[20],
+            vector=_array(r[21]) if with_vector else None,
         )
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

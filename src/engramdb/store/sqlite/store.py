@@ -33,7 +33,7 @@ from engramdb.timeutil import to_datetime
 _RECORD_COLS = (
     "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
-    "m.status"
+    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
 # Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
@@ -128,7 +128,7 @@ class SQLiteStore:
                         f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)"
                     )
                 cur = c.execute(
-                    f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                    f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                     memory_values(new),
                 )
                 c.execute(
@@ -204,6 +204,10 @@ class SQLiteStore:
             valid_at=r[14],
             invalid_at=r[15],
             status=r[16],
+            expires_at=r[17],
+            importance=float(r[18]),
+            access_count=int(r[19]),
+            last_accessed_at=r[20],
             vector=None if vector is None else np.frombuffer(vector, dtype=np.float32),
         )
 
@@ -230,7 +234,7 @@ class SQLiteStore:
                 f"SELECT {_RECORD_COLS}{vcol} FROM memories m {join} WHERE m.rowid IN ({marks})",
                 list(rowids),
             ).fetchall()
-        return {r[0]: self._record(r, r[17] if with_vectors else None) for r in rows}
+        return {r[0]: self._record(r, r[21] if with_vectors else None) for r in rows}
 
     def list_records(
         self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
@@ -290,7 +294,7 @@ class SQLiteStore:
                     [*s_params, last, page],
                 ).fetchall()
             for r in rows:
-                yield self._record(r, r[17] if with_vectors else None)
+                yield self._record(r, r[21] if with_vectors else None)
             if len(rows) < page:
                 return
             last = rows[-1][0]
