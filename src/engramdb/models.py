@@ -214,3 +214,27 @@ class Candidate:
 
     rowid: int
     score: float
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key (never the key itself: only its SHA-256, ``key_hash``)."""
+
+    id: str
+    tenant: str
+    name: str | None
+    read_only: bool
+    created_at: str
+    prefix: str
+    key_hash: str = field(default="", repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Public dict form (without the hash)."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "name": self.name,
+            "read_only": self.read_only,
+            "created_at": self.created_at,
+            "prefix": self.prefix,
+        }

@@ -18,19 +18,22 @@ def test_two_servers_share_tenants_and_memories(tmp_path: Path) -> None:
     config.write_text(
         json.dumps({"store": {"provider": "postgres", "dsn": fresh_schema(f"two-{tmp_path}")}})
     )
-    # One home, so both servers read the same API-key file, as replicas behind a balancer do.
-    home = tmp_path / "home"
+    # Two homes, as on two hosts: only the database is shared, API keys included.
     env = {"ENGRAMDB_ADMIN_KEY": ADMIN, "ENGRAMDB_RATE_LIMIT": "0"}
     args = ("--config", str(config))
     with (
-        engramdb_serve(home, env=env, args=args) as a,
-        engramdb_serve(home, env=env, args=args) as b,
+        engramdb_serve(tmp_path / "host-a", env=env, args=args) as a,
+        engramdb_serve(tmp_path / "host-b", env=env, args=args) as b,
     ):
         admin = {"Authorization": f"Bearer {ADMIN}"}
         acme = httpx.post(f"{a}/v1/keys", json={"tenant": "acme"}, headers=admin).json()["key"]
         other = httpx.post(f"{b}/v1/keys", json={"tenant": "globex"}, headers=admin).json()["key"]
         h_acme = {"Authorization": f"Bearer {acme}"}
         h_other = {"Authorization": f"Bearer {other}"}
+        # A key made through one server is listed and accepted by the other.
+        for url in (a, b):
+            listed = httpx.get(f"{url}/v1/keys", headers=admin).json()["results"]
+            assert sorted(k["tenant"] for k in listed) == ["acme", "globex"]
 
         ids = []
         for i, url in enumerate((a, b, a, b)):

@@ -15,7 +15,6 @@ import hmac
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -52,13 +51,12 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
     """The REST app over ``memory`` (which the caller keeps and closes).
 
     ``settings`` default to :meth:`ServerSettings.from_env`. The admin key is
-    ``settings.admin_key``, else ``ENGRAMDB_ADMIN_KEY`` read now. API keys live in
-    ``settings.keys_path``, else ``<home>/keys.db`` beside the memory store.
+    ``settings.admin_key``, else ``ENGRAMDB_ADMIN_KEY`` read now. API keys live in the memory
+    store itself, so every server on one database accepts the same keys.
     """
     settings = settings if settings is not None else ServerSettings.from_env()
     admin_key = settings.admin_key or os.environ.get("ENGRAMDB_ADMIN_KEY") or None
-    keys_path = settings.keys_path or str(Path(memory.config.home_dir()) / "keys.db")
-    keys = KeyStore(keys_path)
+    keys = KeyStore(memory.store)
     ctx = ServerContext(
         memory=memory,
         settings=settings,
@@ -74,7 +72,6 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = settings.worker_threads
         yield
-        keys.close()
 
     app = FastAPI(
         title="engramdb",

@@ -18,7 +18,6 @@ from engramdb.errors import ConfigError
 #: Environment variable → settings field. Read by :meth:`ServerSettings.from_env` only.
 ENV_VARS: dict[str, str] = {
     "ENGRAMDB_ADMIN_KEY": "admin_key",
-    "ENGRAMDB_KEYS_PATH": "keys_path",
     "ENGRAMDB_MAX_BODY_BYTES": "max_body_bytes",
     "ENGRAMDB_MAX_IMPORT_BYTES": "max_import_bytes",
     "ENGRAMDB_MAX_MESSAGES": "max_messages",
@@ -38,7 +37,6 @@ class ServerSettings(BaseModel):
         None,
         description="the admin key; when unset, ENGRAMDB_ADMIN_KEY is read as the app is created",
     )
-    keys_path: str | None = Field(None, description="SQLite file of API keys; <home>/keys.db")
     max_body_bytes: int = Field(1_048_576, ge=1, description="largest request body (413)")
     max_import_bytes: int = Field(
         64 * 1_048_576, ge=1, description="largest body of POST /v1/import (413)"

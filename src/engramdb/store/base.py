@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engramdb.filters import Node
-from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.models import ApiKey, Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
 
 
 class Store(Protocol):
@@ -115,4 +115,22 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and caches."""
+        ...
+
+    # API keys live in the store so that every server on one database sees the same keys.
+
+    def put_key(self, key: ApiKey) -> None:
+        """Store a new API key (by its hash)."""
+        ...
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key whose SHA-256 is ``key_hash``, or None."""
+        ...
+
+    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        """Every key (of one tenant), oldest first."""
+        ...
+
+    def delete_key(self, key_id: str) -> bool:
+        """Revoke a key; False when there was none with that id."""
         ...

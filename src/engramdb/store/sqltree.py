@@ -4,11 +4,11 @@ filter. Each backend supplies its placeholder and how one condition becomes SQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engramdb.filters import And, Cond, Node, Not, Or
-from engramdb.models import Change, Episode, NewMemory, Scope
+from engramdb.models import ApiKey, Change, Episode, NewMemory, Scope
 
 #: Compiles one condition for a table alias, appending its parameters.
 CondSQL = Callable[[Cond, str, list[Any]], str]
@@ -119,3 +119,18 @@ def memory_values(new: NewMemory) -> tuple[Any, ...]:
         new.importance,
         new.expires_at,
     )
+
+
+#: Columns of an api_keys row, in the order :func:`key_values` gives them and
+#: :func:`key_from_row` reads them.
+KEY_COLUMNS = "id, tenant, name, read_only, created_at, prefix, key_hash"
+
+
+def key_values(key: ApiKey) -> tuple[Any, ...]:
+    """An API key as a row."""
+    return (key.id, key.tenant, key.name, key.read_only, key.created_at, key.prefix, key.key_hash)
+
+
+def key_from_row(row: Sequence[Any]) -> ApiKey:
+    """An api_keys row (in :data:`KEY_COLUMNS` order) as an :class:`ApiKey`."""
+    return ApiKey(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])

@@ -89,8 +89,22 @@ CREATE INDEX episodes_batch ON episodes (tenant, batch_id);
 CREATE INDEX episodes_open ON episodes (status) WHERE status <> 'done'
 """
 
+_V2 = """
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    read_only BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX api_keys_tenant ON api_keys (tenant)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
+    (2, "api_keys: hashed API keys, shared by every server on the store", _V2),
 ]
 LATEST = MIGRATIONS[-1][0]
 _LOCK_KEY = 0x656E6772616D  # "engram": serialises migrations across processes

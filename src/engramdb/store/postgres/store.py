@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
 from engramdb.models import (
+    ApiKey,
     Episode,
     HistoryEntry,
     MemoryRecord,
@@ -39,9 +40,12 @@ from engramdb.store.postgres import schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
+    KEY_COLUMNS,
     MEMORY_COLUMNS,
     changed_columns,
     episode_values,
+    key_from_row,
+    key_values,
     memory_values,
 )
 
@@ -622,6 +626,34 @@ class PostgresStore:
         vecs = {int(r[0]): _array(r[1]) for r in rows}
         q = np.asarray(query, dtype=np.float32)
         return [float(vecs[r] @ q) if r in vecs else 0.0 for r in rowids]
+
+    # -- API keys ---------------------------------------------------------------------------
+
+    def put_key(self, key: ApiKey) -> None:
+        """Store a new API key (by its hash)."""
+        with self._connection() as conn:
+            conn.execute(
+                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)".encode(),
+                key_values(key),
+            )
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key whose SHA-256 is ``key_hash``, or None."""
+        rows = self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = %s", (key_hash,))
+        return key_from_row(rows[0]) if rows else None
+
+    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        """Every key (of one tenant), oldest first."""
+        where, params = ("WHERE tenant = %s", (tenant,)) if tenant is not None else ("", ())
+        rows = self._fetch(
+            f"SELECT {KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, id", params
+        )
+        return [key_from_row(r) for r in rows]
+
+    def delete_key(self, key_id: str) -> bool:
+        """Revoke a key; False when there was none with that id."""
+        with self._connection() as conn:
+            return conn.execute(b"DELETE FROM api_keys WHERE id = %s", (key_id,)).rowcount > 0
 
     # -- maintenance ----------------------------------------------------------------------
 

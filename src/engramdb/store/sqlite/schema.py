@@ -123,10 +123,24 @@ _V3 = """
 ALTER TABLE episodes ADD COLUMN claimed_by TEXT;
 """
 
+_V4 = """
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    read_only INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX api_keys_tenant ON api_keys (tenant);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
     (3, "episodes.claimed_by: which worker took a queued batch", _V3),
+    (4, "api_keys: hashed API keys, shared by every server on the store", _V4),
 ]
 LATEST = MIGRATIONS[-1][0]
 

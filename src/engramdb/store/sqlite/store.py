@@ -17,15 +17,18 @@ import numpy.typing as npt
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.models import ApiKey, Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
 from engramdb.store.sqlite import schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
+    KEY_COLUMNS,
     MEMORY_COLUMNS,
     changed_columns,
     episode_values,
+    key_from_row,
+    key_values,
     memory_values,
 )
 from engramdb.timeutil import to_datetime
@@ -584,6 +587,38 @@ class SQLiteStore:
                     add.append(row)
             cache.load(add)
             cache.seq = last
+
+    # -- API keys ---------------------------------------------------------------------------
+
+    def put_key(self, key: ApiKey) -> None:
+        """Store a new API key (by its hash)."""
+        with self._write() as c:
+            c.execute(
+                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                key_values(key),
+            )
+
+    def key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key whose SHA-256 is ``key_hash``, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
+            ).fetchone()
+        return None if row is None else key_from_row(row)
+
+    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
+        """Every key (of one tenant), oldest first."""
+        where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, id", params
+            ).fetchall()
+        return [key_from_row(r) for r in rows]
+
+    def delete_key(self, key_id: str) -> bool:
+        """Revoke a key; False when there was none with that id."""
+        with self._write() as c:
+            return c.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
 
     # -- maintenance ----------------------------------------------------------------------
 
