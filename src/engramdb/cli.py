@@ -558,9 +558,13 @@ def export(
     history: Annotated[
         bool, typer.Option("--history/--no-history", help="include each memory's history")
     ] = True,
+    episodes: Annotated[
+        bool,
+        typer.Option("--episodes/--no-episodes", help="include the raw messages (episodes)"),
+    ] = True,
     json_: JsonOpt = False,
 ) -> None:
-    """Write memories (the whole tenant, or one scope) as JSON Lines."""
+    """Write memories (the whole tenant, or one scope) and their episodes as JSON Lines."""
     from engramdb.transfer import export_jsonl
 
     memory = _state(ctx).memory()
@@ -570,6 +574,7 @@ def export(
         "run_id": run,
         "include_vectors": vectors,
         "include_history": history,
+        "include_episodes": episodes,
     }
     if out is None:
         export_jsonl(memory, sys.stdout, **kwargs)

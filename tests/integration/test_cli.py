@@ -170,7 +170,10 @@ def test_export_import_round_trip(home: Path, tmp_path: Path) -> None:
     assert json.loads(lines[0])["type"] == "header"
     assert sum(json.loads(x)["type"] == "memory" for x in lines) == 3
 
-    to_stdout = ok(run(home, "export", "-u", "alice", "--vectors", "--no-history")).out
+    assert sum(json.loads(x)["type"] == "episode" for x in lines) == 3
+    to_stdout = ok(
+        run(home, "export", "-u", "alice", "--vectors", "--no-history", "--no-episodes")
+    ).out
     assert [json.loads(x)["type"] for x in to_stdout.splitlines()] == ["header"] + ["memory"] * 3
     assert len(json.loads(to_stdout.splitlines()[1])["vector"]) == 384
 

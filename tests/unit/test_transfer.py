@@ -88,6 +88,10 @@ def test_export_scope_and_options(make_memory: Any) -> None:
     buf = io.StringIO()
     assert export_jsonl(m, buf, user_id="alice", include_history=False) == 2
     kinds = [json.loads(x)["type"] for x in buf.getvalue().splitlines()]
+    assert kinds == ["header", "memory", "memory", "episode", "episode"]
+    buf = io.StringIO()
+    export_jsonl(m, buf, user_id="alice", include_history=False, include_episodes=False)
+    kinds = [json.loads(x)["type"] for x in buf.getvalue().splitlines()]
     assert kinds == ["header", "memory", "memory"]
     assert export_jsonl(m, io.StringIO(), agent_id="x") == 1
     assert export_jsonl(m, io.StringIO(), user_id="nobody") == 0
@@ -106,6 +110,9 @@ def test_round_trip_keeps_ids_times_metadata_and_is_idempotent(make_memory: Any)
     assert (report.imported, report.skipped_existing, report.invalid_count) == (3, 0, 0)
     assert report.reembedded == 3  # exported without vectors
     assert report.history_lines == 4
+    assert (report.episodes, report.skipped_episodes) == (3, 0)
+    for user in ("alice", "bob"):
+        assert dst.episodes(user_id=user) == src.episodes(user_id=user)
     for memory_id in ids:
         a, b = src.get(memory_id), dst.get(memory_id)
         assert a is not None and b is not None
@@ -118,7 +125,31 @@ def test_round_trip_keeps_ids_times_metadata_and_is_idempotent(make_memory: Any)
 
     again = import_jsonl(dst, lines)
     assert (again.imported, again.skipped_existing, again.batches) == (0, 3, 0)
+    assert (again.episodes, again.skipped_episodes) == (0, 3)
     assert total(dst) == 3
+    assert len(dst.episodes(user_id="alice")) == 2
+
+
+def test_episodes_exported_before_extraction_arrive_failed(make_memory: Any) -> None:
+    src, dst = make_memory("src"), make_memory("dst")
+    src.add("I live in Lisbon", user_id="alice")
+    lines = [json.loads(x) for x in dump(src)]
+    [episode] = [x for x in lines if x["type"] == "episode"]
+    assert episode["status"] == "done" and episode["batch_id"]
+    episode["status"] = "queued"
+    report = import_jsonl(dst, [json.dumps(episode)])
+    assert report.episodes == 1
+    [got] = dst.episodes(user_id="alice")
+    assert got["status"] == "failed" and "reprocess" in got["error"]
+    assert total(dst) == 0  # no memory line: the raw message alone is kept
+
+
+def test_bad_episode_line_is_reported(make_memory: Any) -> None:
+    m = make_memory()
+    bad = {"type": "episode", "id": "e1", "batch_id": "b", "role": "user", "user_id": "a"}
+    with pytest.raises(ImportValidationError, match="content"):
+        import_jsonl(m, [json.dumps(bad)])
+    assert m.episodes(user_id="a") == []
 
 
 def test_vectors_round_trip_exactly(make_memory: Any) -> None:

@@ -185,6 +185,8 @@ class ImportResponse(BaseModel):
     added: int
     skipped_existing: int
     reembedded: int
+    episodes: int
+    skipped_episodes: int
     history_lines: int
     invalid_count: int
     invalid: list[dict[str, Any]]

@@ -185,6 +185,7 @@ def export_memories(
     run_id: RunQ = None,
     include_vectors: bool = False,
     include_history: bool = True,
+    include_episodes: bool = True,
 ) -> StreamingResponse:
     """The tenant's memories (or one scope's) as JSON Lines, as ``engramdb export`` writes."""
     handle: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by _chunks
@@ -199,6 +200,7 @@ def export_memories(
             run_id=run_id,
             include_vectors=include_vectors,
             include_history=include_history,
+            include_episodes=include_episodes,
         )
     except BaseException:
         handle.close()

@@ -633,7 +633,7 @@ class PostgresStore:
         """Store a new API key (by its hash)."""
         with self._connection() as conn:
             conn.execute(
-                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)".encode(),
+                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ({', '.join(['%s'] * 7)})".encode(),
                 key_values(key),
             )
 

@@ -1,0 +1,89 @@
+"""Writing a scope as engramdb JSON Lines: header, memories with history, episodes."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from engramdb.models import Episode, MemoryRecord, Scope
+from engramdb.timeutil import iso, utcnow
+from engramdb.transfer.parse import check_id
+
+if TYPE_CHECKING:
+    from engramdb.memory import Memory
+
+FORMAT = "engramdb-jsonl"
+FORMAT_VERSION = 1
+
+
+def _vector_list(vector: Any) -> list[float]:
+    # str() of a float32 is its shortest round-tripping form: exact and compact.
+    return [float(str(x)) for x in np.asarray(vector, dtype=np.float32)]
+
+
+def _memory_line(record: MemoryRecord, include_vector: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "memory", **record.to_dict()}
+    if include_vector and record.vector is not None:
+        out["vector"] = _vector_list(record.vector)
+    return out
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def export_jsonl(
+    memory: Memory,
+    out: IO[str],
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    include_vectors: bool = False,
+    include_history: bool = True,
+    include_episodes: bool = True,
+) -> int:
+    """Write the memories of a scope (any status) to ``out``; return how many were written.
+
+    With no scope every memory of the tenant is written. Memories come oldest first, each
+    followed by its history when ``include_history``; then the scope's episodes (the raw
+    messages) when ``include_episodes``. Vectors are written only when asked
+    for: they are large and are recomputed on import when missing.
+    """
+    scope = Scope(
+        tenant=memory.tenant,
+        user_id=check_id("user_id", user_id),
+        agent_id=check_id("agent_id", agent_id),
+        run_id=check_id("run_id", run_id),
+    )
+    out.write(
+        _dump(
+            {
+                "type": "header",
+                "format": FORMAT,
+                "version": FORMAT_VERSION,
+                "embedder": memory.embedder.name,
+                "dims": memory.embedder.dims,
+                "exported_at": iso(utcnow()),
+                "scope": scope.as_dict(),
+                "vectors": include_vectors,
+            }
+        )
+    )
+    count = 0
+    for record in memory.store.iter_all(scope, with_vectors=include_vectors):
+        out.write(_dump(_memory_line(record, include_vectors)))
+        if include_history:
+            for entry in memory.history(record.id):
+                out.write(_dump({"type": "history", **entry}))
+        count += 1
+    if include_episodes:
+        for episode in memory.store.episodes(scope, limit=2**62, newest_first=False):
+            out.write(_dump(_episode_line(episode)))
+    return count
+
+
+def _episode_line(episode: Episode) -> dict[str, Any]:
+    return {"type": "episode", **episode.to_dict(), "batch_id": episode.batch_id}

@@ -1,0 +1,208 @@
+"""Writing validated import lines: memory records in batches, chat lines through ``add``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from engramdb.errors import EngramError, ValidationError
+from engramdb.models import Change, Scope, WriteBatch
+from engramdb.timeutil import iso, utcnow
+from engramdb.transfer.parse import (
+    ChatLine,
+    Defaults,
+    EpisodeLine,
+    RecordLine,
+    check_id,
+    parse_lines,
+)
+from engramdb.transfer.report import (
+    ImportReport,
+    ImportValidationError,
+    ImportWriteError,
+    ProgressCallback,
+)
+
+if TYPE_CHECKING:
+    from engramdb.memory import Memory
+
+
+def _runs(
+    items: Iterable[RecordLine | ChatLine], batch_size: int
+) -> Iterator[tuple[list[RecordLine], list[ChatLine]]]:
+    """Consecutive items grouped into write batches in file order: (records, []) or ([], chats).
+
+    Records: up to ``batch_size`` per batch. Chat lines: consecutive lines with the same scope,
+    timestamp and metadata share one ``add`` call of up to ``batch_size`` messages.
+    """
+    records: list[RecordLine] = []
+    chats: list[ChatLine] = []
+    n_msgs = 0
+    for item in items:
+        if isinstance(item, RecordLine):
+            if chats:
+                yield [], chats
+                chats, n_msgs = [], 0
+            records.append(item)
+            if len(records) >= batch_size:
+                yield records, []
+                records = []
+        else:
+            if records:
+                yield records, []
+                records = []
+            if chats and (chats[0].key() != item.key() or n_msgs + item.count > batch_size):
+                yield [], chats
+                chats, n_msgs = [], 0
+            chats.append(item)
+            n_msgs += item.count
+    if records:
+        yield records, []
+    if chats:
+        yield [], chats
+
+
+def _write_records(
+    memory: Memory, batch: list[RecordLine], seen: set[str], report: ImportReport
+) -> None:
+    fresh: list[RecordLine] = []
+    for rec in batch:
+        if rec.new.id in seen or memory.store.get(rec.new.id, memory.tenant) is not None:
+            report.skipped_existing += 1
+            continue
+        seen.add(rec.new.id)
+        fresh.append(rec)
+    if not fresh:
+        return
+    missing = [rec for rec in fresh if rec.new.vector is None]
+    if missing:
+        vectors = memory.embedder.embed([rec.new.memory for rec in missing])
+        for rec, vector in zip(missing, vectors, strict=True):
+            rec.new.vector = vector
+        report.reembedded += len(missing)
+    write = WriteBatch(inserts=[rec.new for rec in fresh], at=iso(utcnow()))
+    for rec in fresh:
+        if rec.status != "active" or rec.invalid_at is not None:
+            write.changes.append(
+                Change(
+                    id=rec.new.id,
+                    status=rec.status if rec.status != "active" else None,
+                    invalid_at=rec.invalid_at,
+                    reason="imported status",
+                )
+            )
+    memory.store.apply(write)
+    report.imported += len(fresh)
+    report.batches += 1
+
+
+def _write_chats(memory: Memory, batch: list[ChatLine], report: ImportReport) -> None:
+    head = batch[0]
+    messages = [m for chat in batch for m in chat.messages]
+    result = memory.add(
+        messages,
+        user_id=head.scope.user_id,
+        agent_id=head.scope.agent_id,
+        run_id=head.scope.run_id,
+        metadata=head.metadata or None,
+        infer=False,
+        timestamp=head.timestamp,
+    )
+    report.added += len(result["results"])
+    report.batches += 1
+
+
+def _write_episodes(
+    memory: Memory, batch: list[EpisodeLine], seen: set[str], report: ImportReport
+) -> None:
+    ids = [e.episode.id for e in batch]
+    # Episode ids are unique per store: one stored in any scope of the tenant counts as there.
+    stored = {
+        e.id for e in memory.store.episodes(Scope(tenant=memory.tenant), ids=ids, limit=len(ids))
+    }
+    fresh = []
+    for item in batch:
+        if item.episode.id in seen or item.episode.id in stored:
+            report.skipped_episodes += 1
+            continue
+        seen.add(item.episode.id)
+        fresh.append(item.episode)
+    if fresh:
+        memory.store.apply(WriteBatch(episodes=fresh, at=iso(utcnow())))
+        report.episodes += len(fresh)
+        report.batches += 1
+
+
+def import_jsonl(
+    memory: Memory,
+    lines: Iterable[str],
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = 256,
+    skip_invalid: bool = False,
+) -> ImportReport:
+    """Import an engramdb export or a chat log (JSON Lines) into ``memory``.
+
+    Exported memory lines keep their id, text, metadata, scope and times; a line whose id is
+    already stored is skipped and counted, so importing a file twice adds nothing the second
+    time. A memory is embedded anew when its line has no vector, a vector of another size, or
+    the header names another embedder. Chat lines go through ``memory.add(..., infer=False)``.
+    Episode lines (raw messages) are written first, also skipped when their id is stored;
+    ones exported before extraction ran arrive as ``failed``, ready for ``reprocess()``.
+
+    ``user_id``/``agent_id``/``run_id``, when given, replace the ids found in the file.
+    Every line is validated first; with ``skip_invalid=False`` (default) any invalid line raises
+    :class:`ImportValidationError` before anything is written. Writes are one transaction per
+    batch of ``batch_size``; ``on_progress(done, total)`` is called after each batch.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValidationError(f"batch_size must be a positive integer, not {batch_size!r}")
+    defaults = Defaults(
+        user_id=check_id("user_id", user_id),
+        agent_id=check_id("agent_id", agent_id),
+        run_id=check_id("run_id", run_id),
+        tenant=memory.tenant,
+    )
+    report = ImportReport()
+    items = parse_lines(lines, defaults, memory.embedder.dims, memory.embedder.name, report)
+    if report.invalid_count and not skip_invalid:
+        raise ImportValidationError(report)
+    episodes = [i for i in items if isinstance(i, EpisodeLine)]
+    memories = [i for i in items if not isinstance(i, EpisodeLine)]
+    total, done = len(items), 0
+    if on_progress is not None:
+        on_progress(0, total)
+    seen: set[str] = set()
+    seen_episodes: set[str] = set()
+    for start in range(0, len(episodes), batch_size):
+        batch = episodes[start : start + batch_size]
+        try:
+            _write_episodes(memory, batch, seen_episodes, report)
+        except EngramError as exc:
+            raise ImportWriteError(
+                f"import stopped in the episode batch starting at line {batch[0].line}: {exc}",
+                report,
+            ) from exc
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(done, total)
+    for records, chats in _runs(memories, batch_size):
+        try:
+            if records:
+                _write_records(memory, records, seen, report)
+            else:
+                _write_chats(memory, chats, report)
+        except EngramError as exc:
+            line = (records or chats)[0].line
+            raise ImportWriteError(
+                f"import stopped in the batch starting at line {line}, after "
+                f"{report.written} memories were written: {exc}",
+                report,
+            ) from exc
+        done += len(records) + len(chats)
+        if on_progress is not None:
+            on_progress(done, total)
+    return report
