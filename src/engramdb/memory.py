@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,9 @@ class Memory:
         )
         self._usage = Usage()
         self._usage_lock = threading.Lock()
+        #: Called with (tenant, usage) after every extraction that used the LLM; the server
+        #: meters LLM calls and tokens per tenant with it.
+        self.on_usage: Callable[[str, Usage], None] | None = None
         self._queue = BackgroundQueue(self)
         self._closed = threading.Event()
         # Work queued by a process that died before extracting it resumes here.
@@ -123,7 +127,9 @@ class Memory:
         if tenant == self.tenant:
             return self
         cfg = self.config.model_copy(update={"tenant": tenant})
-        return Memory(config=cfg, embedder=self.embedder, store=self.store, llm=self.llm)
+        view = Memory(config=cfg, embedder=self.embedder, store=self.store, llm=self.llm)
+        view.on_usage = self.on_usage
+        return view
 
     # -- scope ----------------------------------------------------------------------------
 
@@ -251,6 +257,8 @@ class Memory:
     def _count(self, usage: Usage) -> None:
         with self._usage_lock:
             self._usage.merge(usage)
+        if self.on_usage is not None and usage.calls:
+            self.on_usage(self.tenant, usage)
 
     def reprocess(
         self,

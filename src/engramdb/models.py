@@ -238,3 +238,16 @@ class ApiKey:
             "created_at": self.created_at,
             "prefix": self.prefix,
         }
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """Requests of one kind for one tenant in one minute: how many, their total latency, and
+    (for ``llm``) the tokens used."""
+
+    tenant: str
+    minute: str
+    kind: str
+    count: int
+    total_ms: float = 0.0
+    tokens: int = 0

@@ -267,6 +267,9 @@ def test_login_search_edit_delete_and_isolation(world: World, page: Any) -> None
     page.click("#nav a[data-page=observability]")
     expect(page.locator("#chart svg rect.bar")).to_have_count(1)
     expect(page.locator("#stat-cards")).to_contain_text("LLM calls")
+    # Traffic plots come from the server's per-tenant metrics: this test made searches.
+    expect(page.locator("#traffic .plot[data-metric=search] rect.bar")).not_to_have_count(0)
+    expect(page.locator("#traffic .plot[data-metric=search_ms] rect.bar")).not_to_have_count(0)
     shot(page, "07-observability")
     page.click("#nav a[data-page=graph]")
     expect(page.locator("#page-graph")).to_contain_text("Not available yet")

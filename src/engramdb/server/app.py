@@ -26,6 +26,7 @@ from engramdb.server import errors, routes_mem0, routes_ui, routes_v1
 from engramdb.server.auth import TENANT_HEADER, ServerContext
 from engramdb.server.keys import KeyStore, hash_key
 from engramdb.server.limits import BodyLimitMiddleware, RateLimiter
+from engramdb.server.metrics import Meter, MeterMiddleware
 from engramdb.server.settings import ServerSettings
 
 DESCRIPTION = f"""
@@ -57,12 +58,17 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
     settings = settings if settings is not None else ServerSettings.from_env()
     admin_key = settings.admin_key or os.environ.get("ENGRAMDB_ADMIN_KEY") or None
     keys = KeyStore(memory.store)
+    meter = Meter(memory.store)
+    memory.on_usage = lambda tenant, usage: meter.record_llm(
+        tenant, usage.calls, usage.total_tokens
+    )
     ctx = ServerContext(
         memory=memory,
         settings=settings,
         keys=keys,
         admin_hash=hash_key(admin_key) if admin_key else None,
         limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
+        meter=meter,
     )
 
     @asynccontextmanager
@@ -71,7 +77,11 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
         if settings.worker_threads:
             limiter = anyio.to_thread.current_default_thread_limiter()
             limiter.total_tokens = settings.worker_threads
-        yield
+        meter.start()
+        try:
+            yield
+        finally:
+            meter.stop()
 
     app = FastAPI(
         title="engramdb",
@@ -82,6 +92,7 @@ def create_app(memory: Memory, settings: ServerSettings | None = None) -> FastAP
     )
     app.state.engramdb = ctx
     errors.install(app)
+    app.add_middleware(MeterMiddleware, meter=meter)
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_bytes,

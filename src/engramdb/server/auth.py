@@ -21,6 +21,7 @@ from engramdb.models import DEFAULT_TENANT
 from engramdb.server.errors import ApiError
 from engramdb.server.keys import KeyStore, check_tenant, hash_key
 from engramdb.server.limits import RateLimiter
+from engramdb.server.metrics import Meter
 from engramdb.server.settings import ServerSettings
 
 TENANT_HEADER = "X-Engramdb-Tenant"
@@ -39,6 +40,7 @@ class ServerContext:
     keys: KeyStore
     admin_hash: str | None
     limiter: RateLimiter
+    meter: Meter
     _tenants: dict[str, Memory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,6 +120,8 @@ async def authenticate(
             principal = Principal(info.id, info.tenant, info.read_only, admin=False)
     if principal is None:
         raise ApiError(401, "AuthError", "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    # Read by the metrics middleware: the request is counted for this tenant.
+    request.state.tenant = principal.tenant
     wait = ctx.limiter.acquire(principal.key_id)
     if wait is not None:
         seconds = max(1, int(wait + 0.999))

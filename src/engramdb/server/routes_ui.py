@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.staticfiles import StaticFiles
 
 from engramdb.server import models as m
-from engramdb.server.auth import ReadMemory
+from engramdb.server.auth import Caller, ReadMemory, context
 
 UI_DIR = Path(__file__).parent / "ui"
 
@@ -92,6 +92,41 @@ def list_episodes(
         wanted = {i.strip() for i in ids.split(",") if i.strip()}
         found = [e for e in found if e.get("id") in wanted]
     return {"results": found}
+
+
+class MetricsPoint(BaseModel):
+    """One bucket of the tenant's API traffic."""
+
+    at: str
+    add: int
+    search: int
+    read: int
+    change: int
+    error: int
+    llm_calls: int
+    tokens: int
+    add_ms: float | None = None
+    search_ms: float | None = None
+
+
+class MetricsOut(BaseModel):
+    """The tenant's requests, mean latencies and LLM use per bucket, oldest first."""
+
+    bucket: str
+    since: str
+    series: list[MetricsPoint]
+
+
+@v1.get("/metrics", response_model=MetricsOut)
+def metrics(
+    request: Request,
+    principal: Caller,
+    since: Annotated[str | None, Query(description="ISO-8601 start (default 24 h ago)")] = None,
+    bucket: Annotated[str, Query(description="minute, hour or day")] = "hour",
+) -> dict[str, Any]:
+    """Adds, searches, reads, changes, errors, mean latency (ms) and LLM calls/tokens over
+    time for the caller's tenant, counted by every server on this store."""
+    return context(request).meter.series(principal.tenant, since=since, bucket=bucket)
 
 
 def install(app: FastAPI) -> None:

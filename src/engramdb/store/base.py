@@ -14,7 +14,15 @@ import numpy as np
 import numpy.typing as npt
 
 from engramdb.filters import Node
-from engramdb.models import ApiKey, Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.models import (
+    ApiKey,
+    Episode,
+    HistoryEntry,
+    MemoryRecord,
+    MetricRow,
+    Scope,
+    WriteBatch,
+)
 
 
 class Store(Protocol):
@@ -133,4 +141,14 @@ class Store(Protocol):
 
     def delete_key(self, key_id: str) -> bool:
         """Revoke a key; False when there was none with that id."""
+        ...
+
+    # Request metrics (per tenant, per minute) for the dashboard, shared by every server.
+
+    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
+        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
+        ...
+
+    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
+        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
         ...

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engramdb.filters import And, Cond, Node, Not, Or
-from engramdb.models import ApiKey, Change, Episode, NewMemory, Scope
+from engramdb.models import ApiKey, Change, Episode, MetricRow, NewMemory, Scope
 
 #: Compiles one condition for a table alias, appending its parameters.
 CondSQL = Callable[[Cond, str, list[Any]], str]
@@ -134,3 +134,31 @@ def key_values(key: ApiKey) -> tuple[Any, ...]:
 def key_from_row(row: Sequence[Any]) -> ApiKey:
     """An api_keys row (in :data:`KEY_COLUMNS` order) as an :class:`ApiKey`."""
     return ApiKey(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
+
+
+def metrics_upsert(mark: str) -> str:
+    """The statement adding one :class:`MetricRow` to its stored counts (both databases)."""
+    marks = ", ".join([mark] * 6)
+    return (
+        f"INSERT INTO metrics (tenant, minute, kind, count, total_ms, tokens) VALUES ({marks}) "
+        "ON CONFLICT (tenant, minute, kind) DO UPDATE SET count = metrics.count + excluded.count, "
+        "total_ms = metrics.total_ms + excluded.total_ms, "
+        "tokens = metrics.tokens + excluded.tokens"
+    )
+
+
+def metric_values(row: MetricRow) -> tuple[Any, ...]:
+    """A :class:`MetricRow` as statement parameters for :func:`metrics_upsert`."""
+    return (row.tenant, row.minute, row.kind, row.count, row.total_ms, row.tokens)
+
+
+#: Reading stored metrics of one tenant from a minute on (``{mark}`` is the placeholder).
+METRICS_SELECT = (
+    "SELECT tenant, minute, kind, count, total_ms, tokens FROM metrics "
+    "WHERE tenant = {mark} AND minute >= {mark} ORDER BY minute, kind"
+)
+
+
+def metric_from_row(row: Sequence[Any]) -> MetricRow:
+    """A stored metrics row as a :class:`MetricRow`."""
+    return MetricRow(row[0], row[1], row[2], int(row[3]), float(row[4]), int(row[5]))

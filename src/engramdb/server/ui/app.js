@@ -407,7 +407,7 @@ async function showObservability() {
     el("div", { class: "value" }, Number(v).toLocaleString("en")), el("div", { class: "label" }, k))),
   el("div", { class: "stat wide" }, el("div", { class: "label" }, `embedder ${stats.embedder} · extractor ${stats.extractor} · LLM usage counted since the server started`)));
   fillScopeSelect($("#obs-scope"), scope);
-  await drawChart(scope);
+  await Promise.all([drawChart(scope), drawTraffic()]);
 }
 
 async function drawChart(scope) {
@@ -424,14 +424,20 @@ async function drawChart(scope) {
   }
   const days = [...perDay.keys()].sort().slice(-30);
   if (!days.length) { box.textContent = "No memories in this scope."; return; }
-  const max = Math.max(...days.map((d) => perDay.get(d)));
-  const W = 720, H = 220, pad = 36, bw = Math.min(48, (W - pad * 2) / days.length);
+  box.replaceChildren(barChart(days.map((d) => [d.slice(5), perDay.get(d), d]), "memories added per day"));
+}
+
+// One bar per point: points are [tick label, value, hover label]; null values draw no bar.
+function barChart(points, label, unit = "", W = 720, H = 200) {
+  const values = points.map((p) => p[1]).filter((v) => v !== null && v !== undefined);
+  const max = Math.max(0, ...values) || 1;
+  const pad = 56, bw = Math.min(48, (W - pad * 2) / Math.max(1, points.length));
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "memories added per day");
+  svg.setAttribute("aria-label", label);
   const add = (tag, attrs, text) => {
     const n = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
@@ -439,23 +445,43 @@ async function drawChart(scope) {
     svg.append(n);
     return n;
   };
+  const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) + unit;
   add("line", { x1: pad, y1: H - pad, x2: W - pad / 2, y2: H - pad, class: "axis" });
-  add("text", { x: pad - 6, y: pad, class: "tick", "text-anchor": "end" }, max);
-  add("text", { x: pad - 6, y: H - pad, class: "tick", "text-anchor": "end" }, 0);
-  days.forEach((d, i) => {
-    const n = perDay.get(d);
-    const h = ((H - pad * 2) * n) / max;
+  if (values.some((v) => v > 0)) add("text", { x: pad - 6, y: pad, class: "tick", "text-anchor": "end" }, fmt(max));
+  add("text", { x: pad - 6, y: H - pad, class: "tick", "text-anchor": "end" }, "0");
+  points.forEach(([tick, v, hover], i) => {
     const x = pad + 6 + i * bw;
-    const bar = add("rect", { x, y: H - pad - h, width: Math.max(2, bw - 6), height: h, class: "bar" });
-    const title = document.createElementNS(ns, "title");
-    title.textContent = `${d}: ${n}`;
-    bar.append(title);
-    add("text", { x: x + (bw - 6) / 2, y: H - pad - h - 4, class: "tick", "text-anchor": "middle" }, n);
-    if (days.length <= 10 || i % Math.ceil(days.length / 10) === 0) {
-      add("text", { x: x + (bw - 6) / 2, y: H - pad + 14, class: "tick", "text-anchor": "middle" }, d.slice(5));
+    if (v !== null && v !== undefined) {
+      const h = ((H - pad * 2) * v) / max;
+      const bar = add("rect", { x, y: H - pad - h, width: Math.max(2, bw - 6), height: h, class: "bar" });
+      const title = document.createElementNS(ns, "title");
+      title.textContent = `${hover || tick}: ${fmt(v)}`;
+      bar.append(title);
+      if (points.length <= 16) add("text", { x: x + (bw - 6) / 2, y: H - pad - h - 4, class: "tick", "text-anchor": "middle" }, fmt(v));
+    }
+    if (points.length <= 10 || i % Math.ceil(points.length / 10) === 0) {
+      add("text", { x: x + (bw - 6) / 2, y: H - pad + 14, class: "tick", "text-anchor": "middle" }, tick);
     }
   });
-  box.replaceChildren(svg);
+  return svg;
+}
+
+// Requests, latency and LLM use of this tenant over time, from GET /v1/metrics.
+async function drawTraffic() {
+  const bucket = $("#obs-bucket").value;
+  const since = new Date(Date.now() - { minute: 3600e3, hour: 86400e3, day: 30 * 86400e3 }[bucket]).toISOString();
+  const { series } = await api("GET", `/v1/metrics?${qs({ bucket, since })}`);
+  const box = $("#traffic");
+  if (!series.length) { box.replaceChildren(el("p", { class: "muted" }, "No API traffic recorded in this period.")); return; }
+  const tick = (at) => (bucket === "day" ? at.slice(5, 10) : at.slice(11, 16));
+  const charts = [
+    ["Adds", "add", ""], ["Searches", "search", ""], ["Errors (4xx/5xx)", "error", ""],
+    ["Mean search latency", "search_ms", " ms"], ["Mean add latency", "add_ms", " ms"],
+    ["LLM calls", "llm_calls", ""], ["LLM tokens", "tokens", ""],
+  ];
+  box.replaceChildren(...charts.map(([title, key, unit]) => el("div", { class: "plot", "data-metric": key },
+    el("h3", {}, title),
+    barChart(series.map((p) => [tick(p.at), p[key], p.at]), `${title} per ${bucket}`, unit, 380, 170))));
 }
 
 // ---- wiring --------------------------------------------------------------------------------
@@ -489,6 +515,7 @@ document.addEventListener("DOMContentLoaded", () => {
     state.offset = 0;
     await showMemories();
   }));
+  $("#obs-bucket").addEventListener("change", guard(drawTraffic));
   $("#obs-scope").addEventListener("change", guard(async () => {
     const scope = scopeFromSelect($("#obs-scope"));
     setScope(scope);

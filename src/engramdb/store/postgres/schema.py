@@ -102,9 +102,22 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_tenant ON api_keys (tenant)
 """
 
+_V3 = """
+CREATE TABLE metrics (
+    tenant TEXT NOT NULL,
+    minute TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    count BIGINT NOT NULL DEFAULT 0,
+    total_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+    tokens BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, minute, kind)
+)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
     (2, "api_keys: hashed API keys, shared by every server on the store", _V2),
+    (3, "metrics: requests, latency and LLM use per tenant and minute", _V3),
 ]
 LATEST = MIGRATIONS[-1][0]
 _LOCK_KEY = 0x656E6772616D  # "engram": serialises migrations across processes

@@ -32,6 +32,7 @@ from engramdb.models import (
     Episode,
     HistoryEntry,
     MemoryRecord,
+    MetricRow,
     NewMemory,
     Scope,
     WriteBatch,
@@ -42,11 +43,15 @@ from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
     KEY_COLUMNS,
     MEMORY_COLUMNS,
+    METRICS_SELECT,
     changed_columns,
     episode_values,
     key_from_row,
     key_values,
     memory_values,
+    metric_from_row,
+    metric_values,
+    metrics_upsert,
 )
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -654,6 +659,19 @@ class PostgresStore:
         """Revoke a key; False when there was none with that id."""
         with self._connection() as conn:
             return conn.execute(b"DELETE FROM api_keys WHERE id = %s", (key_id,)).rowcount > 0
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
+        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
+        if rows:
+            with self._connection() as conn, conn.cursor() as c:
+                c.executemany(metrics_upsert("%s").encode(), [metric_values(r) for r in rows])
+
+    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
+        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
+        rows = self._fetch(METRICS_SELECT.format(mark="%s"), (tenant, since))
+        return [metric_from_row(r) for r in rows]
 
     # -- maintenance ----------------------------------------------------------------------
 

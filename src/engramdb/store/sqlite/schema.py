@@ -136,11 +136,24 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_tenant ON api_keys (tenant);
 """
 
+_V5 = """
+CREATE TABLE metrics (
+    tenant TEXT NOT NULL,
+    minute TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    count BIGINT NOT NULL DEFAULT 0,
+    total_ms DOUBLE PRECISION NOT NULL DEFAULT 0,
+    tokens BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, minute, kind)
+);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
     (3, "episodes.claimed_by: which worker took a queued batch", _V3),
     (4, "api_keys: hashed API keys, shared by every server on the store", _V4),
+    (5, "metrics: requests, latency and LLM use per tenant and minute", _V5),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -17,7 +17,15 @@ import numpy.typing as npt
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.models import ApiKey, Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
+from engramdb.models import (
+    ApiKey,
+    Episode,
+    HistoryEntry,
+    MemoryRecord,
+    MetricRow,
+    Scope,
+    WriteBatch,
+)
 from engramdb.store.sqlite import schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
@@ -25,11 +33,15 @@ from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
     KEY_COLUMNS,
     MEMORY_COLUMNS,
+    METRICS_SELECT,
     changed_columns,
     episode_values,
     key_from_row,
     key_values,
     memory_values,
+    metric_from_row,
+    metric_values,
+    metrics_upsert,
 )
 from engramdb.timeutil import to_datetime
 
@@ -619,6 +631,20 @@ class SQLiteStore:
         """Revoke a key; False when there was none with that id."""
         with self._write() as c:
             return c.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
+        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
+        if rows:
+            with self._write() as c:
+                c.executemany(metrics_upsert("?"), [metric_values(r) for r in rows])
+
+    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
+        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(METRICS_SELECT.format(mark="?"), (tenant, since)).fetchall()
+        return [metric_from_row(r) for r in rows]
 
     # -- maintenance ----------------------------------------------------------------------
 
