@@ -467,6 +467,12 @@ def import_(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="memories per write transaction")
     ] = 256,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk", help="large load: Postgres rebuilds its vector index once at the end"
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Import an engramdb export or a chat log (JSON Lines), validated before writing."""
@@ -509,6 +515,7 @@ def import_(
                 on_progress=on_progress,
                 batch_size=batch_size,
                 skip_invalid=skip_invalid,
+                bulk=bulk,
             )
     except UnicodeDecodeError as exc:
         raise EngramError(f"{file} is not UTF-8 text: {exc.reason}") from None

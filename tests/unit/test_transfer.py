@@ -323,3 +323,23 @@ def test_batch_size_must_be_positive(make_memory: Any) -> None:
 def test_empty_input_imports_nothing(make_memory: Any) -> None:
     report = import_jsonl(make_memory(), [])
     assert report.lines == 0 and report.written == 0
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [[True] * 384, ["0.1"] * 384, [1e39] * 384, [None] * 384, "0.1,0.2", [[0.1]] * 384],
+)
+def test_bad_vectors_are_refused(make_memory: Any, vector: Any) -> None:
+    m = make_memory()
+    line = {"type": "memory", "id": "m1", "memory": "x", "user_id": "a", "vector": vector}
+    with pytest.raises(ImportValidationError, match="vector must be a list of finite numbers"):
+        import_jsonl(m, [json.dumps(line)])
+    assert total(m) == 0
+
+
+def test_integer_vectors_are_numbers(make_memory: Any) -> None:
+    m = make_memory()
+    line = {"type": "memory", "id": "m1", "memory": "x", "user_id": "a", "vector": [0] * 383 + [1]}
+    header = {"type": "header", "embedder": m.embedder.name, "dims": m.embedder.dims}
+    report = import_jsonl(m, [json.dumps(header), json.dumps(line)])
+    assert (report.imported, report.reembedded) == (1, 0)

@@ -8,6 +8,7 @@ applied in one transaction together with their history rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import numpy as np
@@ -123,6 +124,15 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and caches."""
+        ...
+
+    def existing_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are memories of ``tenant`` (any status), in one query."""
+        ...
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context for a large load (an import): the store may suspend index upkeep for it
+        and catch up once at the end. Reads and writes stay correct meanwhile."""
         ...
 
     # API keys live in the store so that every server on one database sees the same keys.

@@ -132,16 +132,9 @@ def _parse_record(
     categories = obj.get("categories") or []
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         raise BadLine("categories must be a list of strings")
-    vector = obj.get("vector")
-    if vector is not None:
-        if not isinstance(vector, list) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-            for x in vector
-        ):
-            raise BadLine("vector must be a list of finite numbers")
-        vector = (
-            np.asarray(vector, dtype=np.float32) if trust_vectors and len(vector) == dims else None
-        )
+    vector = _vector(obj.get("vector"))
+    if vector is not None and not (trust_vectors and len(vector) == dims):
+        vector = None
     new = NewMemory(
         id=memory_id,
         memory=text,
@@ -163,6 +156,27 @@ def _parse_record(
         status=obj.get("status") or "active",
         invalid_at=_time(obj, "invalid_at"),
     )
+
+
+_NUMBER_TYPES = frozenset([int, float])
+
+
+def _vector(raw: Any) -> Any:
+    """A line's vector as float32, or None. Checked with whole-array operations: a per-item
+    Python check cost more than everything else an import does."""
+    if raw is None:
+        return None
+    # type() is exact, so bool (an int subclass) is refused; numpy would read it as 1.0.
+    if not isinstance(raw, list) or not set(map(type, raw)) <= _NUMBER_TYPES:
+        raise BadLine("vector must be a list of finite numbers")
+    try:
+        wide = np.asarray(raw, dtype=np.float64)
+    except OverflowError:  # an int too large for a float
+        raise BadLine("vector must be a list of finite numbers") from None
+    # Checked before narrowing: a float64 beyond float32's range would become inf (warning).
+    if not np.isfinite(wide).all() or (np.abs(wide) > np.finfo(np.float32).max).any():
+        raise BadLine("vector must be a list of finite numbers")
+    return wide.astype(np.float32)
 
 
 def _importance(obj: dict[str, Any]) -> float:

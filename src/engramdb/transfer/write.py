@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from engramdb.errors import EngramError, ValidationError
@@ -66,8 +67,9 @@ def _write_records(
     memory: Memory, batch: list[RecordLine], seen: set[str], report: ImportReport
 ) -> None:
     fresh: list[RecordLine] = []
+    stored = memory.store.existing_ids(memory.tenant, [rec.new.id for rec in batch])
     for rec in batch:
-        if rec.new.id in seen or memory.store.get(rec.new.id, memory.tenant) is not None:
+        if rec.new.id in seen or rec.new.id in stored:
             report.skipped_existing += 1
             continue
         seen.add(rec.new.id)
@@ -143,6 +145,7 @@ def import_jsonl(
     on_progress: ProgressCallback | None = None,
     batch_size: int = 256,
     skip_invalid: bool = False,
+    bulk: bool = False,
 ) -> ImportReport:
     """Import an engramdb export or a chat log (JSON Lines) into ``memory``.
 
@@ -157,6 +160,10 @@ def import_jsonl(
     Every line is validated first; with ``skip_invalid=False`` (default) any invalid line raises
     :class:`ImportValidationError` before anything is written. Writes are one transaction per
     batch of ``batch_size``; ``on_progress(done, total)`` is called after each batch.
+
+    ``bulk=True`` is for large loads: a Postgres store drops its HNSW index for the import
+    and rebuilds it once at the end (see :meth:`PostgresStore.bulk_load`), several times
+    faster than upkeeping it row by row; SQLite is unaffected.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValidationError(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -170,6 +177,18 @@ def import_jsonl(
     items = parse_lines(lines, defaults, memory.embedder.dims, memory.embedder.name, report)
     if report.invalid_count and not skip_invalid:
         raise ImportValidationError(report)
+    with memory.store.bulk_load() if bulk else nullcontext():
+        _write_all(memory, items, batch_size, report, on_progress)
+    return report
+
+
+def _write_all(
+    memory: Memory,
+    items: list[RecordLine | ChatLine | EpisodeLine],
+    batch_size: int,
+    report: ImportReport,
+    on_progress: ProgressCallback | None,
+) -> None:
     episodes = [i for i in items if isinstance(i, EpisodeLine)]
     memories = [i for i in items if not isinstance(i, EpisodeLine)]
     total, done = len(items), 0
@@ -205,4 +224,3 @@ def import_jsonl(
         done += len(records) + len(chats)
         if on_progress is not None:
             on_progress(done, total)
-    return report

@@ -120,6 +120,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "metrics: requests, latency and LLM use per tenant and minute", _V3),
 ]
 LATEST = MIGRATIONS[-1][0]
+#: The approximate-nearest-neighbour index (also rebuilt after a bulk load).
+ANN_INDEX = (
+    "CREATE INDEX {concurrently} IF NOT EXISTS memories_embedding "
+    "ON memories USING hnsw (embedding vector_cosine_ops)"
+)
 _LOCK_KEY = 0x656E6772616D  # "engram": serialises migrations across processes
 
 
@@ -160,6 +165,10 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str, dims: int) ->
                 (number, name, iso(utcnow())),
             )
             version = number
+        if version >= 1:
+            # A bulk load killed before it rebuilt the index leaves none: searches would still
+            # be right, but exact and slow over large scopes. Rebuilding here heals that.
+            conn.execute(ANN_INDEX.format(concurrently="").encode())
     got = conn.execute(
         "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'memories'::regclass "
         "AND attname = 'embedding'"

@@ -15,7 +15,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
@@ -116,6 +116,8 @@ class PostgresStore:
         self.dims = dims
         self.exact_max_rows = exact_max_rows
         self.ef_search = ef_search
+        #: maintenance_work_mem for rebuilding the HNSW index after a bulk load.
+        self.build_memory = "1GB"
         where = _redact(dsn)
         try:
             with psycopg.connect(dsn) as conn:
@@ -631,6 +633,34 @@ class PostgresStore:
         vecs = {int(r[0]): _array(r[1]) for r in rows}
         q = np.asarray(query, dtype=np.float32)
         return [float(vecs[r] @ q) if r in vecs else 0.0 for r in rowids]
+
+    def existing_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are memories of ``tenant`` (any status), in one query."""
+        if not ids:
+            return set()
+        rows = self._fetch(
+            "SELECT id FROM memories WHERE tenant = %s AND id = ANY(%s)", (tenant, list(ids))
+        )
+        return {r[0] for r in rows}
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Drop the HNSW index for a large load and rebuild it once afterwards.
+
+        Inserting into an HNSW index costs ~1.5 ms a row on two cores; building it once over
+        the loaded rows is several times cheaper. Meanwhile writes go on and searches stay
+        right (large scopes are scanned exactly, so they are slower). The index is rebuilt
+        ``CONCURRENTLY`` even when the load fails; a process killed in between leaves the
+        rebuild to the next open of the store.
+        """
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("DROP INDEX IF EXISTS memories_embedding")
+        try:
+            yield
+        finally:
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                conn.execute(f"SET maintenance_work_mem = '{self.build_memory}'".encode())
+                conn.execute(schema.ANN_INDEX.format(concurrently="CONCURRENTLY").encode())
 
     # -- API keys ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -599,6 +599,25 @@ class SQLiteStore:
                     add.append(row)
             cache.load(add)
             cache.seq = last
+
+    def existing_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are memories of ``tenant`` (any status), in one query."""
+        found: set[str] = set()
+        with self._lock:
+            # SQLite caps bound parameters (32766 by default): ask in slices.
+            for start in range(0, len(ids), 10_000):
+                part = list(ids[start : start + 10_000])
+                marks = ",".join("?" * len(part))
+                rows = self._conn.execute(
+                    f"SELECT id FROM memories WHERE tenant = ? AND id IN ({marks})",
+                    [tenant, *part],
+                ).fetchall()
+                found.update(r[0] for r in rows)
+        return found
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Nothing to suspend for a large load: vectors are searched exactly from a cache."""
+        return nullcontext()
 
     # -- API keys ---------------------------------------------------------------------------
 
