@@ -29,6 +29,7 @@ from engramdb.validation import (
     check_id,
     check_limit,
     check_metadata,
+    check_offset,
 )
 
 MEMORY_TYPES = ("fact", "episode", "procedural", "preference", "experience")
@@ -469,8 +470,7 @@ class Memory:
             user_id, agent_id, run_id, filters, required=True, action="get_all"
         )
         limit = check_limit(limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValidationError(f"offset must be a non-negative integer, not {offset!r}")
+        offset = check_offset(offset)
         records = self.store.list_records(scope, where, limit=limit, offset=offset)
         return {"results": [r.to_dict() for r in records]}
 

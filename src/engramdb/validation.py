@@ -34,6 +34,18 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
 
 
 def check_limit(limit: Any) -> int:
+    """A page size: an integer from 1 to :data:`MAX_LIMIT`."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
     return limit
+
+
+#: Largest ``offset`` accepted; databases store 64-bit integers, and no scope is this large.
+MAX_OFFSET = 10**12
+
+
+def check_offset(offset: Any) -> int:
+    """A page start: an integer from 0 to :data:`MAX_OFFSET`."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError(f"offset must be an integer from 0 to {MAX_OFFSET}, not {offset!r}")
+    return offset
