@@ -26,7 +26,16 @@ from engramdb.mcp_tools import ACCESS_SCOPE_KEY, McpAccess
 from engramdb.memory import Memory
 
 #: What a key resolver may answer: a Memory (full access), an McpAccess, or None (refused).
+#: It raises :class:`Throttled` when the key is over its rate limit.
 KeyResolver = Callable[[str], Memory | McpAccess | None]
+
+
+class Throttled(Exception):
+    """Raised by a key resolver: the key may try again after ``retry_after`` seconds (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded for this key; retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 def key_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -50,20 +59,28 @@ def key_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-async def _unauthorized(send: Send, message: str) -> None:
-    body = json.dumps({"error": {"type": "AuthError", "message": message}}).encode()
+async def _refuse(
+    send: Send, status: int, kind: str, message: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="engramdb"'),
+                *headers,
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _unauthorized(send: Send, message: str) -> None:
+    await _refuse(
+        send, 401, "AuthError", message, [(b"www-authenticate", b'Bearer realm="engramdb"')]
+    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -105,7 +122,12 @@ class McpHttpApp:
                 send, "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
             )
             return
-        found = await anyio.to_thread.run_sync(self._resolve, key)
+        try:
+            found = await anyio.to_thread.run_sync(self._resolve, key)
+        except Throttled as exc:
+            retry = [(b"retry-after", str(exc.retry_after).encode())]
+            await _refuse(send, 429, "RateLimited", str(exc), retry)
+            return
         if found is None:
             await _unauthorized(send, "invalid API key")
             return

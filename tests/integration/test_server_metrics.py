@@ -142,3 +142,35 @@ def test_kinds_and_minutes() -> None:
     assert kind_of("DELETE", get_memory) == "change"
     assert kind_of("GET", None) == "read"
     assert minute_of(to_datetime("2024-05-01T10:11:12.5+02:00")).startswith("2024-05-01T08:11:00")
+
+
+def test_mcp_shares_the_keys_rate_limit(tmp_path: Path, embedder: LocalEmbedder) -> None:
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "probe", "version": "0"},
+        },
+    }
+    accept = {"Accept": "application/json, text/event-stream"}
+    settings = ServerSettings(admin_key=ADMIN, rate_limit=0.01, rate_burst=3)
+    with (
+        Memory(path=tmp_path, embedder=embedder) as memory,
+        ServerThread(create_app(memory, settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        key = http.post("/v1/keys", json={"tenant": "t"}, headers=auth(ADMIN)).json()["key"]
+        h = {**accept, **auth(key)}
+        assert http.post("/mcp/", json=init, headers=h).status_code == 200
+        assert http.get("/v1/memories", params={"user_id": "u"}, headers=h).status_code == 200
+        assert http.post("/mcp/", json=init, headers=h).status_code == 200
+        # The burst of 3 is spent across REST and MCP: both refuse now, with Retry-After.
+        for r in (http.post("/mcp/", json=init, headers=h), http.get("/v1/memories", headers=h)):
+            assert r.status_code == 429, r.text
+            assert r.json()["error"]["type"] == "RateLimited"
+            assert int(r.headers["retry-after"]) >= 1
+        # A wrong key is still 401, not 429.
+        assert http.post("/mcp/", json=init, headers={**accept, **auth("nope")}).status_code == 401

@@ -111,16 +111,20 @@ def _mount_mcp(app: FastAPI, ctx: ServerContext) -> None:
     """The MCP tools at ``/mcp`` (streamable HTTP), behind the same API keys and tenants."""
     try:
         from engramdb.mcp import McpAccess, mcp_http_app
+        from engramdb.mcp_http import Throttled
     except ImportError:  # the mcp SDK is part of the [server] extra; without it, no /mcp
         return
 
     def resolve(key: str) -> McpAccess | None:
         if ctx.admin_hash is not None and hmac.compare_digest(hash_key(key), ctx.admin_hash):
             return McpAccess(ctx.memory_for(DEFAULT_TENANT))
-        # Not rate-limited: the resolver can only refuse (401), which would misreport a 429.
         info = ctx.keys.lookup(key)
         if info is None:
             return None
+        # The same bucket as the key's REST requests: /mcp is no way around the limit.
+        wait = ctx.limiter.acquire(info.id)
+        if wait is not None:
+            raise Throttled(max(1, int(wait + 0.999)))
         return McpAccess(ctx.memory_for(info.tenant), read_only=info.read_only)
 
     app.mount("/mcp", mcp_http_app(resolve))
