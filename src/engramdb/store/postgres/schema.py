@@ -89,8 +89,24 @@ CREATE INDEX episodes_batch ON episodes (tenant, batch_id);
 CREATE INDEX episodes_open ON episodes (status) WHERE status <> 'done'
 """
 
+# Feedback on memories with the query it was given for (see engramdb.retrieve.feedback).
+_V4 = """
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    note TEXT,
+    query TEXT,
+    query_vector vector({dims}),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX feedback_memory ON feedback (memory_id, created_at)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
+    (4, "feedback: useful / not_useful / wrong judgements on memories", _V4),
 ]
 LATEST = MIGRATIONS[-1][0]
 _LOCK_KEY = 0x656E6772616D  # "engram": serialises migrations across processes

@@ -123,10 +123,27 @@ _V3 = """
 ALTER TABLE episodes ADD COLUMN claimed_by TEXT;
 """
 
+# Feedback on memories, with the query it was given for and its embedding, so ranking can apply
+# it to similar queries (engramdb.retrieve.feedback). Rows outlive their memory, like history.
+_V4 = """
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    note TEXT,
+    query TEXT,
+    query_vector BLOB,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX feedback_memory ON feedback (memory_id, created_at);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
     (3, "episodes.claimed_by: which worker took a queued batch", _V3),
+    (4, "feedback: useful / not_useful / wrong judgements on memories", _V4),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,0 +1,238 @@
+"""Experience memory: an agent's episode (task, steps, result) turned into lessons.
+
+``Memory.add(..., memory_type="experience", outcome=...)`` lands here after the episode is
+stored. Each :class:`Lesson` says what was tried, under which conditions, what happened, why
+(for a failure) and what to do next time. Offline, :func:`summarize` builds one deterministic
+lesson (task, outcome, final error or result); with an LLM the extractor's single call returns
+them (``ingest/prompts/experience.py``).
+
+A lesson that repeats one already stored in the same agent (and user) scope, with cosine
+>= :data:`MERGE_SIMILARITY`, the same cause and the same kind of outcome, is merged: the stored
+lesson's counts (``successes``, ``failures``, ``partials``), ``last_outcome`` and episode links
+are updated, with an UPDATE history row, instead of a near-copy piling up.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engramdb.embed.base import Embedder
+from engramdb.filters import Cond
+from engramdb.ingest.messages import Message
+from engramdb.ingest.plan import text_hash
+from engramdb.models import Change, Episode, MemoryRecord, NewMemory, Scope, WriteBatch
+from engramdb.store.base import Store
+
+OUTCOMES = ("success", "failure", "partial")
+#: Cosine between lesson texts above which two lessons with the same cause are one lesson.
+MERGE_SIMILARITY = 0.9
+#: Episode and batch ids kept as evidence per lesson (newest last).
+MAX_EVIDENCE = 50
+_COUNT = {"success": "successes", "failure": "failures", "partial": "partials"}
+_ERROR = re.compile(
+    r"\b(error|errno|exception|traceback|failed|failure|fatal|denied|refused|timed? ?out|"
+    r"not found|missing|invalid|cannot|can't|unable)\b",
+    re.IGNORECASE,
+)
+_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*)?(?:[A-Za-z_.]*(?:error|exception)|fatal|failed)\s*:\s*", re.I
+)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson from an episode. ``cause`` is empty for a success."""
+
+    task: str
+    outcome: str
+    tried: str = ""
+    conditions: str = ""
+    result: str = ""
+    cause: str = ""
+    advice: str = ""
+
+    def text(self) -> str:
+        """The memory text: one labelled line per part that is known.
+
+        >>> print(Lesson("deploy api", "failure", cause="DB_URL missing").text())
+        Task: deploy api
+        Outcome: failure
+        Cause: DB_URL missing
+        """
+        parts = [
+            ("Task", self.task),
+            ("Outcome", self.outcome),
+            ("Conditions", self.conditions),
+            ("Tried", self.tried),
+            ("What happened", self.result),
+            ("Cause", self.cause),
+            ("Next time", self.advice),
+        ]
+        return "\n".join(f"{label}: {value}" for label, value in parts if value)
+
+    def cause_key(self) -> str:
+        """The cause normalised for comparison (case, digits and punctuation dropped).
+
+        >>> Lesson("t", "failure", cause="Port 8080 in use!").cause_key()
+        'port in use'
+        """
+        return " ".join(re.sub(r"[^a-z_]+", " ", self.cause.lower()).split())
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    return line[:limit]
+
+
+def _error_line(messages: Sequence[Message]) -> str:
+    for m in reversed(messages):
+        if m.role not in ("assistant", "tool"):
+            continue
+        for line in reversed(m.content.splitlines()):
+            if _ERROR.search(line):
+                return line.strip()[:300]
+    return ""
+
+
+def summarize(
+    messages: Sequence[Message], outcome: str, metadata: dict[str, Any] | None = None
+) -> list[Lesson]:
+    """The offline lesson of an episode: task, steps tried, final error or result, outcome.
+
+    The task is the first user message's first line (its other lines are the conditions,
+    unless ``metadata["conditions"]`` says them); the cause of a failure is the last line of
+    an assistant or tool message that reads like an error.
+
+    >>> from engramdb.ingest.messages import Message
+    >>> run = [Message("user", "Deploy billing"), Message("tool", "Error: DB_URL is missing")]
+    >>> summarize(run, "failure")[0].cause
+    'DB_URL is missing'
+    """
+    task_msg = next((m.content for m in messages if m.role == "user" and m.content), "")
+    task = _first_line(task_msg) or "(task not stated)"
+    given = (metadata or {}).get("conditions")
+    if isinstance(given, list):
+        given = "; ".join(str(x) for x in given)
+    rest = " ".join(x.strip() for x in task_msg.splitlines()[1:] if x.strip())
+    conditions = str(given)[:300] if given else rest[:300]
+    steps = [_first_line(m.content, 120) for m in messages if m.role == "assistant" and m.content]
+    tried = "; ".join(s for s in steps if s)[:400]
+    last = next((m.content for m in reversed(messages) if m.role != "user" and m.content), "")
+    error = _error_line(messages) if outcome != "success" else ""
+    result = error or _first_line(last)
+    cause = _PREFIX.sub("", error).strip() if error else ""
+    if outcome == "success":
+        advice = f"repeat what worked: {tried}" if tried else "repeat the same approach"
+    elif outcome == "failure":
+        advice = f"before trying again, prevent: {cause}" if cause else "try another approach"
+    else:
+        advice = f"finish what remained; watch for: {cause}" if cause else "finish what remained"
+    return [Lesson(task, outcome, tried, conditions, result, cause, advice)]
+
+
+def _same_kind(record: MemoryRecord, lesson: Lesson) -> bool:
+    stored = record.metadata.get("lesson")
+    if not isinstance(stored, dict):
+        return False
+    was_success = stored.get("outcome") == "success"
+    return (
+        was_success == (lesson.outcome == "success")
+        and record.metadata.get("cause_key") == lesson.cause_key()
+    )
+
+
+def _evidence(old: Any, new: Sequence[str]) -> list[str]:
+    kept = [x for x in old if isinstance(x, str)] if isinstance(old, list) else []
+    return list(dict.fromkeys([*kept, *new]))[-MAX_EVIDENCE:]
+
+
+def plan(
+    store: Store,
+    embedder: Embedder,
+    lessons: Sequence[Lesson],
+    scope: Scope,
+    metadata: dict[str, Any],
+    at: str,
+    episodes: Sequence[Episode],
+    source: str,
+) -> tuple[WriteBatch, list[dict[str, Any]]]:
+    """The write for ``lessons`` of one episode: new lessons, or merges into stored ones."""
+    batch = WriteBatch(at=at)
+    results: list[dict[str, Any]] = []
+    if not lessons:
+        return batch, results
+    episode_ids = [e.id for e in episodes]
+    batch_ids = list(dict.fromkeys(e.batch_id for e in episodes))
+    # Lessons outlive a run: merge across the agent's (and user's) runs.
+    wide = Scope(user_id=scope.user_id, agent_id=scope.agent_id, tenant=scope.tenant)
+    wide = scope if wide.is_empty else wide
+    is_lesson = Cond("memory_type", "eq", "experience", False)
+    vectors = embedder.embed([lesson.text() for lesson in lessons])
+    for lesson, vector in zip(lessons, vectors, strict=True):
+        near = store.vector_search(wide, is_lesson, vector, 5)
+        records = store.get_many([r for r, cos in near if cos >= MERGE_SIMILARITY])
+        target = next(
+            (records[r] for r, _ in near if r in records and _same_kind(records[r], lesson)),
+            None,
+        )
+        if target is not None and target.id not in {c.id for c in batch.changes}:
+            meta = dict(target.metadata)
+            key = _COUNT[lesson.outcome]
+            meta[key] = int(meta.get(key, 0)) + 1
+            meta["last_outcome"] = lesson.outcome
+            meta["last_seen_at"] = at
+            meta["episode_ids"] = _evidence(meta.get("episode_ids"), episode_ids)
+            meta["batch_ids"] = _evidence(meta.get("batch_ids"), batch_ids)
+            batch.changes.append(
+                Change(
+                    id=target.id,
+                    metadata=meta,
+                    reason=f"lesson seen again: {lesson.outcome} (episode {batch_ids[0]})",
+                )
+            )
+            results.append(_result(target.id, target.memory, "UPDATE", meta))
+            continue
+        counts = {name: 0 for name in _COUNT.values()}
+        counts[_COUNT[lesson.outcome]] = 1
+        meta = {
+            **metadata,
+            "lesson": asdict(lesson),
+            "cause_key": lesson.cause_key(),
+            **counts,
+            "last_outcome": lesson.outcome,
+            "last_seen_at": at,
+            "episode_ids": episode_ids,
+            "batch_ids": batch_ids,
+            "source": source,
+        }
+        new = NewMemory(
+            id=str(uuid.uuid4()),
+            memory=lesson.text(),
+            scope=scope,
+            vector=vector,
+            metadata=meta,
+            created_at=at,
+            hash=text_hash(lesson.text()),
+            memory_type="experience",
+            role="assistant",
+            categories=["lesson", lesson.outcome],
+            valid_at=at,
+        )
+        batch.inserts.append(new)
+        results.append(_result(new.id, new.memory, "ADD", meta))
+    return batch, results
+
+
+def _result(memory_id: str, text: str, event: str, meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": memory_id,
+        "memory": text,
+        "event": event,
+        "memory_type": "experience",
+        "outcome": meta["last_outcome"],
+        **{name: meta.get(name, 0) for name in _COUNT.values()},
+    }
