@@ -183,7 +183,7 @@ def test_failure_episode_becomes_a_lesson_linked_to_its_episode(mem: Memory) -> 
     [row] = out["results"]
     assert row["event"] == "ADD" and row["memory_type"] == "experience"
     assert (row["outcome"], row["failures"], row["successes"]) == ("failure", 1, 0)
-    assert "Cause: environment variable DATABASE_URL is not set" in row["memory"]
+    assert "failed because environment variable DATABASE_URL is not set" in row["memory"]
     stored = mem.get(row["id"])
     assert stored is not None
     assert stored["metadata"]["episode_ids"] == out["episode_ids"]

@@ -75,7 +75,7 @@ def test_one_llm_call_turns_the_episode_into_lessons(m: Memory, scripted_llm: Sc
     assert first is not None
     assert first["metadata"]["lesson"]["advice"] == "export DATABASE_URL before deploying"
     assert first["metadata"]["source"] == "llm:openai"
-    assert "Conditions: staging cluster, fresh shell" in first["memory"]
+    assert "(conditions: staging cluster, fresh shell)" in first["memory"]
 
     got = m.lessons("deploy billing", agent_id="ops")["results"]
     assert len(got) == 2
@@ -105,7 +105,7 @@ def test_reply_without_lessons_falls_back_to_the_offline_summary(
 ) -> None:
     scripted_llm.push(lessons_reply())
     [row] = m.add(RUN, agent_id="ops", memory_type="experience", outcome="failure")["results"]
-    assert "Cause: environment variable DATABASE_URL is not set" in row["memory"]
+    assert "failed because environment variable DATABASE_URL is not set" in row["memory"]
     assert len(scripted_llm.requests) == 1
 
 

@@ -7,7 +7,8 @@ lesson (task, outcome, final error or result); with an LLM the extractor's singl
 them (``ingest/prompts/experience.py``).
 
 A lesson that repeats one already stored in the same agent (and user) scope, with cosine
->= :data:`MERGE_SIMILARITY`, the same cause and the same kind of outcome, is merged: the stored
+>= :data:`MERGE_SIMILARITY`, the same cause, the same kind of outcome and the same task (task
+cosine >= :data:`TASK_SIMILARITY`), is merged: the stored
 lesson's counts (``successes``, ``failures``, ``partials``), ``last_outcome`` and episode links
 are updated, with an UPDATE history row, instead of a near-copy piling up.
 """
@@ -30,6 +31,8 @@ from engramdb.store.base import Store
 OUTCOMES = ("success", "failure", "partial")
 #: Cosine between lesson texts above which two lessons with the same cause are one lesson.
 MERGE_SIMILARITY = 0.9
+#: Cosine between the tasks of two such lessons above which they are the same task.
+TASK_SIMILARITY = 0.85
 #: Episode and batch ids kept as evidence per lesson (newest last).
 MAX_EVIDENCE = 50
 _COUNT = {"success": "successes", "failure": "failures", "partial": "partials"}
@@ -56,23 +59,27 @@ class Lesson:
     advice: str = ""
 
     def text(self) -> str:
-        """The memory text: one labelled line per part that is known.
+        """The memory text: one sentence led by the task, then what was tried and advised.
 
-        >>> print(Lesson("deploy api", "failure", cause="DB_URL missing").text())
-        Task: deploy api
-        Outcome: failure
-        Cause: DB_URL missing
+        Said as a sentence ("X failed because Y") rather than labelled lines: the embedding of
+        such a sentence stays close to the task's, so the lesson is found again from the task.
+
+        >>> print(Lesson("Deploy api", "failure", cause="DB_URL missing", advice="set it").text())
+        Deploy api failed because DB_URL missing. Next time: set it.
         """
-        parts = [
-            ("Task", self.task),
-            ("Outcome", self.outcome),
-            ("Conditions", self.conditions),
-            ("Tried", self.tried),
-            ("What happened", self.result),
-            ("Cause", self.cause),
-            ("Next time", self.advice),
-        ]
-        return "\n".join(f"{label}: {value}" for label, value in parts if value)
+        verb = {"success": "succeeded", "failure": "failed"}.get(self.outcome, "partly succeeded")
+        out = f"{self.task} {verb}"
+        if self.conditions:
+            out += f" (conditions: {self.conditions})"
+        if self.cause:
+            out += f" because {self.cause}"
+        out += "."
+        for label, value in (("Result", self.result), ("Tried", self.tried)):
+            if value:
+                out += f" {label}: {value.rstrip('.')}."
+        if self.advice:
+            out += f" Next time: {self.advice.rstrip('.')}."
+        return out
 
     def cause_key(self) -> str:
         """The cause normalised for comparison (case, digits and punctuation dropped).
@@ -123,14 +130,16 @@ def summarize(
     tried = "; ".join(s for s in steps if s)[:400]
     last = next((m.content for m in reversed(messages) if m.role != "user" and m.content), "")
     error = _error_line(messages) if outcome != "success" else ""
-    result = error or _first_line(last)
     cause = _PREFIX.sub("", error).strip() if error else ""
+    # The error line is the cause: saying it once keeps the lesson's embedding about the task
+    # as much as about the error, so it is found again from the task.
+    result = "" if cause else _first_line(last)
     if outcome == "success":
-        advice = f"repeat what worked: {tried}" if tried else "repeat the same approach"
+        advice = "repeat what worked"
     elif outcome == "failure":
-        advice = f"before trying again, prevent: {cause}" if cause else "try another approach"
+        advice = "prevent this cause before starting" if cause else "try another approach"
     else:
-        advice = f"finish what remained; watch for: {cause}" if cause else "finish what remained"
+        advice = "finish what remained" + ("; watch for this cause" if cause else "")
     return [Lesson(task, outcome, tried, conditions, result, cause, advice)]
 
 
@@ -142,6 +151,25 @@ def _same_kind(record: MemoryRecord, lesson: Lesson) -> bool:
     return (
         was_success == (lesson.outcome == "success")
         and record.metadata.get("cause_key") == lesson.cause_key()
+    )
+
+
+def _same_task(
+    embedder: Embedder, lesson: Lesson, candidates: Sequence[MemoryRecord]
+) -> MemoryRecord | None:
+    # Lesson texts of different tasks that failed the same way are close (the cause and the
+    # labels dominate), so the tasks themselves must match too.
+    if not candidates:
+        return None
+    tasks = [str(c.metadata["lesson"].get("task", "")) for c in candidates]
+    vecs = embedder.embed([lesson.task, *tasks])
+    return next(
+        (
+            c
+            for c, v in zip(candidates, vecs[1:], strict=True)
+            if float(v @ vecs[0]) >= TASK_SIMILARITY
+        ),
+        None,
     )
 
 
@@ -175,10 +203,8 @@ def plan(
     for lesson, vector in zip(lessons, vectors, strict=True):
         near = store.vector_search(wide, is_lesson, vector, 5)
         records = store.get_many([r for r, cos in near if cos >= MERGE_SIMILARITY])
-        target = next(
-            (records[r] for r, _ in near if r in records and _same_kind(records[r], lesson)),
-            None,
-        )
+        same = [records[r] for r, _ in near if r in records and _same_kind(records[r], lesson)]
+        target = _same_task(embedder, lesson, same)
         if target is not None and target.id not in {c.id for c in batch.changes}:
             meta = dict(target.metadata)
             key = _COUNT[lesson.outcome]
