@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import print_table, write_json
 from engramdb import Memory
+from engramdb.config import RetrievalConfig
 from engramdb.embed.local import LocalEmbedder
 from learning_tasks import TASKS, Task, precautions_for
 from locomo import evidence_ids, ingest
@@ -173,7 +174,9 @@ def rank(m: Memory, query: str, user: str, memory_id: str, limit: int = 30) -> i
     return ids.index(memory_id) + 1 if memory_id in ids else limit + 1
 
 
-def part2(data: Path, conv: int, trials: int, embedder: LocalEmbedder) -> dict[str, Any]:
+def part2(
+    data: Path, conv: int, trials: int, embedder: LocalEmbedder, similarity: float
+) -> dict[str, Any]:
     sample = json.loads(data.read_text())[conv]
     user = sample["sample_id"]
     questions = [
@@ -185,8 +188,8 @@ def part2(data: Path, conv: int, trials: int, embedder: LocalEmbedder) -> dict[s
     kinds: dict[str, list[tuple[int, int]]] = {
         "same query": [],
         "paraphrase": [],
-        "other question, cos >= 0.6": [],
-        "other question, cos < 0.6": [],
+        f"other question, cos >= {similarity}": [],
+        f"other question, cos < {similarity}": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
         base_dir = Path(tmp) / "base"
@@ -207,16 +210,15 @@ def part2(data: Path, conv: int, trials: int, embedder: LocalEmbedder) -> dict[s
             trial_dir = Path(tmp) / "trial"
             shutil.rmtree(trial_dir, ignore_errors=True)
             shutil.copytree(base_dir, trial_dir)
-            with Memory(path=trial_dir, embedder=embedder) as m:
+            cfg = {"retrieval": {"feedback_similarity": similarity}}
+            with Memory(path=trial_dir, embedder=embedder, config=cfg) as m:
                 para_before = rank(m, para, user, target)
                 m.feedback(target, "not_useful", query=q)
                 kinds["same query"].append((1, rank(m, q, user, target)))
                 kinds["paraphrase"].append((para_before, rank(m, para, user, target)))
                 for j in others:
                     cos = float(vecs[qi] @ vecs[j])
-                    key = (
-                        "other question, cos >= 0.6" if cos >= 0.6 else "other question, cos < 0.6"
-                    )
+                    key = f"other question, cos {'>=' if cos >= similarity else '<'} {similarity}"
                     kinds[key].append(
                         (
                             before_top[questions[j]].index(target) + 1,
@@ -255,13 +257,23 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=30, help="questions given feedback")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--feedback-similarity",
+        type=float,
+        default=RetrievalConfig().feedback_similarity,
+        help="RetrievalConfig.feedback_similarity for part 2",
+    )
+    ap.add_argument("--skip-agent", action="store_true", help="run part 2 only")
     ap.add_argument("--json", default="bench/results/learning.json")
     args = ap.parse_args()
     embedder = LocalEmbedder()
     result: dict[str, Any] = {"benchmark": "learning", "tasks": len(TASKS), "rounds": args.rounds}
-    result["agent"] = part1(args.rounds, args.seed, embedder)
+    if not args.skip_agent:
+        result["agent"] = part1(args.rounds, args.seed, embedder)
     if args.data:
-        result["locomo_feedback"] = part2(Path(args.data), args.conv, args.trials, embedder)
+        result["locomo_feedback"] = part2(
+            Path(args.data), args.conv, args.trials, embedder, args.feedback_similarity
+        )
     write_json(args.json, result)
 
 

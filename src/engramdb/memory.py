@@ -31,6 +31,7 @@ from engramdb.validation import (
     check_id,
     check_limit,
     check_metadata,
+    check_utf8,
 )
 
 MEMORY_TYPES = ("fact", "episode", "procedural", "preference", "experience")
@@ -499,6 +500,7 @@ class Memory:
             raise ValidationError("query must be a non-empty string")
         if len(query) > MAX_QUERY_CHARS:
             raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
+        check_utf8("query", query)
         vector = (
             self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
         )

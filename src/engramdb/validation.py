@@ -37,3 +37,17 @@ def check_limit(limit: Any) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
     return limit
+
+
+def check_utf8(name: str, value: str) -> None:
+    """Raise :class:`ValidationError` when ``value`` cannot be stored as UTF-8 (a lone
+    surrogate, which a JSON ``\\ud800`` escape decodes to).
+
+    >>> check_utf8("query", "caf\u00e9")
+    """
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{name} holds an unpaired surrogate, which is not text") from None

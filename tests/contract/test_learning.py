@@ -105,6 +105,8 @@ def test_wrong_flags_the_memory_out_of_search_and_listings(mem: Memory) -> None:
         (("useful",), {"note": ""}, "note must be"),
         (("useful",), {"query": 5}, "query must be"),
         (("useful",), {"note": "x" * 2001}, "note is longer"),
+        (("useful",), {"note": "bad \ud800"}, "note holds an unpaired surrogate"),
+        (("not_useful",), {"query": "\udfff"}, "query holds an unpaired surrogate"),
     ],
 )
 def test_bad_feedback_raises_and_changes_nothing(
@@ -314,6 +316,8 @@ def test_bad_lessons_queries_raise(mem: Memory) -> None:
         mem.lessons("deploy")
     with pytest.raises(ValidationError, match="query must be"):
         mem.lessons("  ", agent_id="a")
+    with pytest.raises(ValidationError, match="unpaired surrogate"):
+        mem.lessons("deploy \ud800", agent_id="a")
     with pytest.raises(ValidationError, match="threshold"):
         mem.lessons("deploy", agent_id="a", threshold="high")  # type: ignore[arg-type]
 

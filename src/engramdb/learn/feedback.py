@@ -18,6 +18,7 @@ from typing import Any
 
 from engramdb.errors import ValidationError
 from engramdb.models import Change, Feedback, MemoryRecord, WriteBatch
+from engramdb.validation import check_utf8
 
 SIGNALS = ("useful", "not_useful", "wrong")
 #: Fraction of the remaining distance to 1 (useful) or 0 (not_useful) one judgement moves.
@@ -40,6 +41,7 @@ def check(signal: Any, note: Any, query: Any) -> tuple[str, str | None, str | No
             raise ValidationError(f"{name} must be a non-empty string or None, not {value!r}")
         if len(value) > MAX_NOTE_CHARS:
             raise ValidationError(f"{name} is longer than {MAX_NOTE_CHARS} characters")
+        check_utf8(name, value)
         out.append(value.strip())
     return signal, out[0], out[1]
 

@@ -10,7 +10,7 @@ A judgement counts for the queries it resembles. For a candidate with feedback r
 
 with ``τ = RetrievalConfig.feedback_similarity`` and ``α = RetrievalConfig.feedback_weight``:
 one ``not_useful`` for the same query multiplies a score by e^-α (0.37 at the default α=1), a
-paraphrase (cosine 0.8 with τ=0.6) by e^-α/2, an unrelated query (cosine below τ) not at all.
+paraphrase (cosine 0.875 with the default τ=0.75) by e^-α/2, an unrelated query (cosine below τ) not at all.
 ``top`` is the best fused score: the small floor lets a judged memory fall below candidates
 whose normalised score is 0 (min-max fusion gives the last candidate exactly 0). The floor is
 added to every candidate, so the order of candidates without feedback never changes.
