@@ -9,8 +9,10 @@ A judgement counts for the queries it resembles. For a candidate with feedback r
     score'    = (score + FLOOR · top) · exp(α · clamp(net, -NET_CAP, NET_CAP))
 
 with ``τ = RetrievalConfig.feedback_similarity`` and ``α = RetrievalConfig.feedback_weight``:
-one ``not_useful`` for the same query multiplies a score by e^-α (0.37 at the default α=1), a
-paraphrase (cosine 0.875 with the default τ=0.75) by e^-α/2, an unrelated query (cosine below τ) not at all.
+one ``not_useful`` for the same query multiplies a score by e^-α (0.37 at the default α=1),
+a paraphrase (cosine 0.875, default τ=0.75) by e^-α/2, an unrelated query (cosine < τ) not at
+all. One judgement sinks a result among close ones; against results that barely match it
+takes two or three (a clear "this is false" is ``wrong``).
 ``top`` is the best fused score: the small floor lets a judged memory fall below candidates
 whose normalised score is 0 (min-max fusion gives the last candidate exactly 0). The floor is
 added to every candidate, so the order of candidates without feedback never changes.
