@@ -15,7 +15,7 @@ from engramdb.ingest.messages import parse_messages
 from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
 from engramdb.learn import feedback as learn_feedback
 from engramdb.learn import lessons as learn_lessons
-from engramdb.learn.experience import OUTCOMES
+from engramdb.learn.experience import add_options
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.sync import run_sync
 from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
@@ -50,22 +50,6 @@ def _by_batch(episodes: list[Episode]) -> list[list[Episode]]:
     for e in sorted(episodes, key=lambda e: (e.created_at, e.id)):
         groups.setdefault(e.batch_id, []).append(e)
     return list(groups.values())
-
-
-def _experience_options(
-    memory_type: str | None, outcome: str | None, scope: Scope, infer: bool
-) -> dict[str, Any]:
-    if memory_type != "experience":
-        if outcome is not None:
-            raise ValidationError('outcome is only for memory_type="experience"')
-        return {}
-    if outcome not in OUTCOMES:
-        raise ValidationError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    if scope.agent_id is None:
-        raise ValidationError("experience memories need an agent_id: lessons are per agent")
-    if not infer:
-        raise ValidationError("experience memories are built by extraction: use infer=True")
-    return {"memory_type": "experience", "outcome": outcome}
 
 
 def _hit_dict(hit: Hit) -> dict[str, Any]:
@@ -229,7 +213,7 @@ class Memory:
             raise ValidationError(
                 f"memory_type must be one of {', '.join(MEMORY_TYPES)}, not {memory_type!r}"
             )
-        options = _experience_options(memory_type, outcome, scope, infer)
+        options = add_options(memory_type, outcome, scope, infer)
         if not infer:
             vectors = self.embedder.embed([plan.memory_text(m) for m in msgs])
             batch, results = plan.verbatim(

@@ -334,3 +334,27 @@ def test_background_experience_keeps_its_outcome(mem: Memory) -> None:
     assert mem.wait(timeout=30)
     [lesson] = mem.lessons("deploy billing", agent_id="ops-bot")["results"]
     assert lesson["outcome"] == "partial" and lesson["evidence"]["partials"] == 1
+
+
+def test_async_memory_has_feedback_and_lessons(mem: Memory) -> None:
+    import anyio
+
+    from engramdb import AsyncMemory
+
+    async def main() -> None:
+        am = AsyncMemory(store=mem.store, embedder=mem.embedder)
+        try:
+            added = await am.add(
+                deploy_run("billing", MISSING_ENV),
+                agent_id="async-bot",
+                memory_type="experience",
+                outcome="failure",
+            )
+            [lesson] = (await am.lessons("deploy billing", agent_id="async-bot"))["results"]
+            assert lesson["id"] == added["results"][0]["id"]
+            out = await am.feedback(lesson["id"], "wrong")
+            assert out["status"] == "flagged"
+        finally:
+            await am.close()
+
+    anyio.run(main)

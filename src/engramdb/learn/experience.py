@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engramdb.embed.base import Embedder
+from engramdb.errors import ValidationError
 from engramdb.filters import Cond
 from engramdb.ingest.messages import Message
 from engramdb.ingest.plan import text_hash
@@ -103,6 +104,23 @@ def _error_line(messages: Sequence[Message]) -> str:
             if _ERROR.search(line):
                 return line.strip()[:300]
     return ""
+
+
+def add_options(
+    memory_type: str | None, outcome: str | None, scope: Scope, infer: bool
+) -> dict[str, Any]:
+    """The extraction options of an ``add``: those of an experience, checked, or ``{}``."""
+    if memory_type != "experience":
+        if outcome is not None:
+            raise ValidationError('outcome is only for memory_type="experience"')
+        return {}
+    if outcome not in OUTCOMES:
+        raise ValidationError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    if scope.agent_id is None:
+        raise ValidationError("experience memories need an agent_id: lessons are per agent")
+    if not infer:
+        raise ValidationError("experience memories are built by extraction: use infer=True")
+    return {"memory_type": "experience", "outcome": outcome}
 
 
 def summarize(
