@@ -298,7 +298,7 @@ def test_lessons_are_optionally_user_scoped(mem: Memory) -> None:
         ({"agent_id": "a", "outcome": "failure"}, "only for memory_type", ValidationError),
         (
             {"agent_id": "a", "memory_type": "experience", "outcome": "success", "infer": False},
-            "infer=True",
+            "with infer=True",
             ValidationError,
         ),
     ],
@@ -309,6 +309,15 @@ def test_bad_experience_adds_raise_and_store_nothing(
     with pytest.raises(error or ValidationError, match=problem):
         mem.add(deploy_run("billing", MISSING_ENV), **kwargs)
     assert mem.store.episodes(Scope(tenant=mem.tenant), limit=10) == []
+
+
+def test_verbatim_experience_is_stored_as_before(mem: Memory) -> None:
+    [row] = mem.add(
+        "Deploys need DATABASE_URL", agent_id="a", memory_type="experience", infer=False
+    )["results"]
+    stored = mem.get(row["id"])
+    assert stored is not None and stored["memory_type"] == "experience"
+    assert stored["memory"] == "Deploys need DATABASE_URL"
 
 
 def test_bad_lessons_queries_raise(mem: Memory) -> None:

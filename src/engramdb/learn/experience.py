@@ -109,17 +109,19 @@ def _error_line(messages: Sequence[Message]) -> str:
 def add_options(
     memory_type: str | None, outcome: str | None, scope: Scope, infer: bool
 ) -> dict[str, Any]:
-    """The extraction options of an ``add``: those of an experience, checked, or ``{}``."""
-    if memory_type != "experience":
+    """The extraction options of an ``add``: those of an experience, checked, or ``{}``.
+
+    ``infer=False`` keeps storing the messages verbatim with the type, as before lessons
+    existed; lessons are extracted only with ``infer=True``, which needs the outcome.
+    """
+    if memory_type != "experience" or not infer:
         if outcome is not None:
-            raise ValidationError('outcome is only for memory_type="experience"')
+            raise ValidationError('outcome is only for memory_type="experience" with infer=True')
         return {}
     if outcome not in OUTCOMES:
         raise ValidationError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if scope.agent_id is None:
         raise ValidationError("experience memories need an agent_id: lessons are per agent")
-    if not infer:
-        raise ValidationError("experience memories are built by extraction: use infer=True")
     return {"memory_type": "experience", "outcome": outcome}
 
 
