@@ -52,6 +52,14 @@ def _by_batch(episodes: list[Episode]) -> list[list[Episode]]:
     return list(groups.values())
 
 
+def _check_query(query: Any) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("query must be a non-empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
+    check_utf8("query", query)
+
+
 def _hit_dict(hit: Hit) -> dict[str, Any]:
     out = hit.record.to_dict()
     out["score"] = round(hit.score, 6)
@@ -298,6 +306,7 @@ class Memory:
         comes with its evidence (success/failure counts, episode ids). See
         ``engramdb.learn.lessons`` for the ranking.
         """
+        _check_query(task)
         limit = check_limit(limit)
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise ValidationError(f"threshold must be a number, not {threshold!r}")
@@ -467,6 +476,7 @@ class Memory:
         score scaled so the best hit is 1.0; ``similarity`` is the cosine similarity to the
         query, and ``threshold`` drops hits whose similarity is below it.
         """
+        _check_query(query)
         if threshold is not None and (
             isinstance(threshold, bool) or not isinstance(threshold, int | float)
         ):
@@ -478,13 +488,8 @@ class Memory:
         return {"results": [_hit_dict(h) for h in hits]}
 
     def _hits(
-        self, query: Any, scope: Scope, where: Node | None, limit: int, threshold: float | None
+        self, query: str, scope: Scope, where: Node | None, limit: int, threshold: float | None
     ) -> list[Hit]:
-        if not isinstance(query, str) or not query.strip():
-            raise ValidationError("query must be a non-empty string")
-        if len(query) > MAX_QUERY_CHARS:
-            raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
-        check_utf8("query", query)
         vector = (
             self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
         )
