@@ -296,9 +296,9 @@ def lessons_call(
     agent_id: str | None = None,
     user_id: str | None = None,
     limit: int = 5,
-    threshold: float = 0.3,
+    threshold: float | None = None,
 ) -> Call[dict[str, Any]]:
-    """``Memory.lessons`` as a request."""
+    """``Memory.lessons`` as a request (``threshold`` None: the server's default)."""
     body = _drop_none(
         {
             "task": task,

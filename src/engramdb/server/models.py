@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engramdb.learn.lessons import DEFAULT_THRESHOLD
+
 _STRICT = ConfigDict(extra="forbid")
 # Responses may carry fields added by later versions of the pipeline; keep them.
 _OPEN = ConfigDict(extra="allow")
@@ -113,7 +115,7 @@ class LessonsRequest(BaseModel):
     agent_id: str | None = ScopeId
     user_id: str | None = ScopeId
     limit: int = Field(5, description="at most this many lessons (1-10000)")
-    threshold: float = Field(0.3, description="drop lessons less similar to the task")
+    threshold: float = Field(DEFAULT_THRESHOLD, description="drop lessons less similar to the task")
 
 
 class LessonsResponse(BaseModel):
