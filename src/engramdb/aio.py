@@ -61,6 +61,8 @@ class AsyncMemory:
     profile = _threaded(Memory.profile)
     scopes = _threaded(Memory.scopes)
     stats = _threaded(Memory.stats)
+    feedback = _threaded(Memory.feedback)
+    lessons = _threaded(Memory.lessons)
     close = _threaded(Memory.close)
 
     async def __aenter__(self) -> AsyncMemory:

@@ -219,9 +219,16 @@ def add(
     timestamp: Annotated[
         str | None, typer.Option("--timestamp", "-t", help="when it was said: ISO-8601 or epoch")
     ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            help="record an agent's episode as lessons: success, failure or partial (--agent)",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Remember a text or a conversation."""
+    """Remember a text or a conversation (or, with --outcome, an agent's episode)."""
     if (text is None) == (file is None):
         raise typer.BadParameter("give either TEXT or --file, not both or neither")
     messages = text if file is None else _read_messages(file)
@@ -237,6 +244,8 @@ def add(
             metadata=meta,
             infer=infer,
             timestamp=_timestamp(timestamp),
+            memory_type=None if outcome is None else "experience",
+            outcome=outcome,
         )
     )
     if _emit(ctx, json_, result):
@@ -411,6 +420,60 @@ def history(
             escape(e["old_memory"] or ""),
             escape(e["new_memory"] or ""),
             escape(e.get("reason") or ""),
+        )
+    _state(ctx).out.print(table)
+
+
+@app.command()
+def feedback(
+    ctx: typer.Context,
+    memory_id: Annotated[str, typer.Argument(metavar="ID")],
+    signal: Annotated[str, typer.Argument(metavar="SIGNAL", help="useful, not_useful or wrong")],
+    note: Annotated[str | None, typer.Option("--note", help="why")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="the search the memory was a result of")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Judge a memory: useful / not_useful re-rank it for similar queries; wrong flags it."""
+    result = _state(ctx).memory().feedback(memory_id, signal, note=note, query=query)
+    if not _emit(ctx, json_, result):
+        _state(ctx).out.print(
+            f"{signal} recorded for {memory_id}: importance {result['importance']:.3f}, "
+            f"status {result['status']}"
+        )
+
+
+@app.command()
+def lessons(
+    ctx: typer.Context,
+    task: Annotated[str, typer.Argument(help="the task about to be attempted")],
+    agent: AgentOpt = None,
+    user: UserOpt = None,
+    limit: LimitOpt = 5,
+    json_: JsonOpt = False,
+) -> None:
+    """Lessons from past episodes relevant to TASK, recorded failures first."""
+    result = _state(ctx).memory().lessons(task, agent_id=agent, user_id=user, limit=limit)
+    if _emit(ctx, json_, result):
+        return
+    found = result["results"]
+    table = Table(title=f"{len(found)} lesson(s)", title_justify="left")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("seen", justify="right", no_wrap=True)
+    table.add_column("task")
+    table.add_column("cause")
+    table.add_column("next time")
+    table.add_column("id", no_wrap=True, style="dim")
+    for item in found:
+        ev = item["evidence"]
+        table.add_row(
+            item["outcome"] or "",
+            f"{ev['successes']}✓ {ev['failures']}✗",
+            escape(item["task"] or ""),
+            escape(item["cause"] or ""),
+            escape(item["advice"] or ""),
+            item["id"],
         )
     _state(ctx).out.print(table)
 

@@ -179,6 +179,7 @@ def add_call(
     infer: bool = True,
     timestamp: TimeInput | None = None,
     memory_type: str | None = None,
+    outcome: str | None = None,
 ) -> Call[dict[str, Any]]:
     """``Memory.add`` as a request."""
     body = _drop_none(
@@ -190,6 +191,7 @@ def add_call(
             "metadata": metadata,
             "timestamp": _time(timestamp),
             "memory_type": memory_type,
+            "outcome": outcome,
         }
     )
     body["infer"] = infer
@@ -279,6 +281,36 @@ def history_call(memory_id: str) -> Call[list[dict[str, Any]]]:
     return Call("GET", _path(mid, "/history"), _list, memory_id=mid)
 
 
+def feedback_call(
+    memory_id: str, signal: str, *, note: str | None = None, query: str | None = None
+) -> Call[dict[str, Any]]:
+    """``Memory.feedback`` as a request."""
+    mid = _id(memory_id)
+    body = _drop_none({"signal": signal, "note": note, "query": query})
+    return Call("POST", _path(mid, "/feedback"), _dict, content=_json(body), memory_id=mid)
+
+
+def lessons_call(
+    task: str,
+    *,
+    agent_id: str | None = None,
+    user_id: str | None = None,
+    limit: int = 5,
+    threshold: float | None = None,
+) -> Call[dict[str, Any]]:
+    """``Memory.lessons`` as a request (``threshold`` None: the server's default)."""
+    body = _drop_none(
+        {
+            "task": task,
+            "agent_id": agent_id,
+            "user_id": user_id,
+            "limit": limit,
+            "threshold": threshold,
+        }
+    )
+    return Call("POST", "/v1/lessons", _dict, content=_json(body))
+
+
 def reset_call() -> Call[None]:
     """``Memory.reset`` as a request: erases the key's tenant only."""
     return Call("POST", "/reset", _nothing)
@@ -357,6 +389,8 @@ class Client:
     delete = _sync(delete_call)
     delete_all = _sync(delete_all_call)
     history = _sync(history_call)
+    feedback = _sync(feedback_call)
+    lessons = _sync(lessons_call)
     reset = _sync(reset_call)
 
     def close(self) -> None:
@@ -408,6 +442,8 @@ class AsyncClient:
     delete = _async(delete_call)
     delete_all = _async(delete_all_call)
     history = _async(history_call)
+    feedback = _async(feedback_call)
+    lessons = _async(lessons_call)
     reset = _async(reset_call)
 
     async def close(self) -> None:

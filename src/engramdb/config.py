@@ -67,6 +67,17 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(60, ge=1)
     vector_weight: float = Field(0.6, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    # Feedback re-rank (engramdb.retrieve.feedback documents the formula).
+    use_feedback: bool = Field(True, description="re-rank by useful / not_useful feedback")
+    feedback_weight: float = Field(
+        1.0, ge=0, le=5, description="strength: one same-query judgement scales a score by e^±w"
+    )
+    # bench/learning.py on LoCoMo: at 0.75 a not_useful still sinks its hit for the same
+    # question and for paraphrases (97% of trials), and touches 30 other questions of the
+    # conversation instead of 75 at 0.6 (same-template questions about other things).
+    feedback_similarity: float = Field(
+        0.75, ge=0, lt=1, description="cosine between queries below which feedback does not apply"
+    )
 
     @model_validator(mode="before")
     @classmethod

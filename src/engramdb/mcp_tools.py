@@ -118,6 +118,21 @@ def _descriptions(default_user: str | None) -> dict[str, str]:
             "Every change of a memory (ADD, UPDATE, SUPERSEDE, DELETE), oldest first; "
             "available even after the memory was deleted."
         ),
+        "memory_feedback": (
+            "Judge a memory or search result: 'useful', 'not_useful' or 'wrong'. Give the "
+            "query it answered so later searches like it rank it up (useful) or down "
+            "(not_useful); 'wrong' takes it out of search. Kept in memory_history."
+        ),
+        "record_experience": (
+            "After finishing or failing a task, record what happened so the agent learns: "
+            "the task, what was tried, and the result or error, with outcome 'success', "
+            "'failure' or 'partial'. It is stored as lessons for this agent_id."
+        ),
+        "recall_lessons": (
+            "Before starting a task, get the lessons this agent recorded from past attempts "
+            "at similar tasks: what worked, what failed and why, and what to do instead. "
+            "Failures that match the task come first."
+        ),
     }
 
 
@@ -266,6 +281,61 @@ class _Tools:
 
         return await _run(work)
 
+    async def memory_feedback(
+        self,
+        ctx: Context,
+        memory_id: MemoryId,
+        signal: Annotated[str, Field(description="useful, not_useful or wrong")],
+        note: Annotated[str | None, Field(description="Why (optional).")] = None,
+        query: Annotated[
+            str | None, Field(description="The search the memory was a result of (optional).")
+        ] = None,
+    ) -> dict[str, Any]:
+        memory = self.writable(ctx).memory
+        return await _run(
+            functools.partial(memory.feedback, memory_id, signal, note=note, query=query)
+        )
+
+    async def record_experience(
+        self,
+        ctx: Context,
+        episode: Annotated[
+            str,
+            Field(min_length=1, description="The task, the steps taken and the result or error."),
+        ],
+        agent_id: Annotated[str, Field(min_length=1, description="The agent that learns.")],
+        outcome: Annotated[str, Field(description="success, failure or partial")],
+        user_id: Annotated[
+            str | None, Field(description="Also scope the lessons to this user (optional).")
+        ] = None,
+        metadata: Metadata = None,
+    ) -> dict[str, Any]:
+        memory = self.writable(ctx).memory
+        return await _run(
+            functools.partial(
+                memory.add,
+                episode,
+                agent_id=agent_id,
+                user_id=user_id,
+                metadata=metadata,
+                memory_type="experience",
+                outcome=outcome,
+            )
+        )
+
+    async def recall_lessons(
+        self,
+        ctx: Context,
+        task: Annotated[str, Field(min_length=1, description="The task about to be attempted.")],
+        agent_id: Annotated[str, Field(min_length=1, description="The agent that learned.")],
+        user_id: Annotated[str | None, Field(description="Only this user's lessons.")] = None,
+        limit: Annotated[int, Field(ge=1, le=50, description="At most this many lessons.")] = 5,
+    ) -> dict[str, Any]:
+        memory = self.access(ctx).memory
+        return await _run(
+            functools.partial(memory.lessons, task, agent_id=agent_id, user_id=user_id, limit=limit)
+        )
+
 
 async def _run(fn: Callable[[], T]) -> T:
     """Run blocking engramdb work in a thread; its errors become tool errors."""
@@ -284,7 +354,7 @@ _DELETE = ToolAnnotations(
 
 
 def register_tools(server: MCPServer, *, fixed: McpAccess | None, default_user: str | None) -> None:
-    """Add the seven memory tools to ``server``.
+    """Add the memory tools (seven) and the learning tools (three) to ``server``.
 
     ``fixed`` is the access of every call that carries none in its request (stdio); with
     ``fixed=None`` such calls fail, which is what an HTTP server wants.
@@ -299,6 +369,9 @@ def register_tools(server: MCPServer, *, fixed: McpAccess | None, default_user: 
         (tools.update_memory, "Update a memory", _CHANGE),
         (tools.delete_memory, "Delete a memory", _DELETE),
         (tools.memory_history, "Memory history", _READ),
+        (tools.memory_feedback, "Give feedback on a memory", _WRITE),
+        (tools.record_experience, "Record an experience", _WRITE),
+        (tools.recall_lessons, "Recall lessons", _READ),
     ]
     for fn, title, hints in table:
         name = fn.__name__

@@ -14,6 +14,9 @@ from engramdb.filters import Node, parse, split_scope
 from engramdb.ingest import plan
 from engramdb.ingest.messages import parse_messages
 from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
+from engramdb.learn import feedback as learn_feedback
+from engramdb.learn import lessons as learn_lessons
+from engramdb.learn.experience import add_options
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.sync import run_sync
 from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
@@ -30,6 +33,7 @@ from engramdb.validation import (
     check_limit,
     check_metadata,
     check_offset,
+    check_utf8,
 )
 
 MEMORY_TYPES = ("fact", "episode", "procedural", "preference", "experience")
@@ -48,6 +52,14 @@ def _by_batch(episodes: list[Episode]) -> list[list[Episode]]:
     for e in sorted(episodes, key=lambda e: (e.created_at, e.id)):
         groups.setdefault(e.batch_id, []).append(e)
     return list(groups.values())
+
+
+def _check_query(query: Any) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("query must be a non-empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
+    check_utf8("query", query)
 
 
 def _hit_dict(hit: Hit) -> dict[str, Any]:
@@ -186,6 +198,7 @@ class Memory:
         timestamp: TimeInput | None = None,
         memory_type: str | None = None,
         background: bool = False,
+        outcome: str | None = None,
     ) -> dict[str, Any]:
         """Remember ``messages`` (a string, a ``{"role", "content"}`` dict, or a list).
 
@@ -197,7 +210,9 @@ class Memory:
 
         ``timestamp`` (datetime, ISO-8601 or epoch seconds; naive = UTC) is when the messages
         were said; relative dates in them are resolved against it. ``memory_type="procedural"``
-        (with ``agent_id``) stores a step-by-step summary of an agent's run.
+        (with ``agent_id``) stores a step-by-step summary of an agent's run;
+        ``memory_type="experience"`` (with ``agent_id`` and ``outcome`` "success", "failure" or
+        "partial") stores the episode's lessons, found again by :meth:`lessons`.
         ``background=True`` queues extraction durably and returns at once.
 
         Returns ``{"results": [{"id", "memory", "event", ...}], ...}`` where event is ADD,
@@ -213,6 +228,7 @@ class Memory:
             raise ValidationError(
                 f"memory_type must be one of {', '.join(MEMORY_TYPES)}, not {memory_type!r}"
             )
+        options = add_options(memory_type, outcome, scope, infer)
         if not infer:
             vectors = self.embedder.embed([plan.memory_text(m) for m in msgs])
             batch, results = plan.verbatim(
@@ -225,7 +241,8 @@ class Memory:
                 e.status = "done"
             self.store.apply(batch)
             return {"results": results, "usage": _usage_dict(Usage())}
-        options = {"memory_type": memory_type} if memory_type else {}
+        if memory_type and not options:
+            options = {"memory_type": memory_type}
         episodes = episodes_for(msgs, scope, meta, at, options)
         if background:
             for e in episodes:
@@ -242,17 +259,17 @@ class Memory:
             }
         usage = Usage()
         try:
-            outcome = self.ingestor.run(episodes, usage)
+            done = self.ingestor.run(episodes, usage)
         finally:
             # Calls of a failed extraction cost tokens too: count them either way.
             self._count(usage)
         out: dict[str, Any] = {
-            "results": outcome.results,
+            "results": done.results,
             "episode_ids": episode_ids,
-            "usage": _usage_dict(outcome.usage),
+            "usage": _usage_dict(done.usage),
         }
-        if outcome.warnings:
-            out["warnings"] = outcome.warnings
+        if done.warnings:
+            out["warnings"] = done.warnings
         return out
 
     def _count(self, usage: Usage) -> None:
@@ -260,6 +277,53 @@ class Memory:
             self._usage.merge(usage)
         if self.on_usage is not None and usage.calls:
             self.on_usage(self.tenant, usage)
+
+    def feedback(
+        self,
+        memory_id: str,
+        signal: str,
+        *,
+        note: str | None = None,
+        query: str | None = None,
+    ) -> dict[str, Any]:
+        """Judge a memory or search result: ``useful``, ``not_useful`` or ``wrong``.
+
+        Recorded in :meth:`history` (event ``FEEDBACK``). useful / not_useful move the memory's
+        importance and re-rank it in searches for ``query`` and similar queries (unrelated
+        ones are untouched); ``wrong`` flags it (status ``flagged``), out of search.
+        See ``engramdb.retrieve.feedback`` for the formula.
+        """
+        signal, note, query = learn_feedback.check(signal, note, query)
+        record = self._owned(memory_id)
+        vector = self.embedder.embed([query])[0] if query else None
+        batch, out = learn_feedback.plan(record, signal, note, query, vector, iso(utcnow()))
+        self.store.apply(batch)
+        return out
+
+    def lessons(
+        self,
+        task: str,
+        *,
+        agent_id: str | None = None,
+        user_id: str | None = None,
+        limit: int = 5,
+        threshold: float = learn_lessons.DEFAULT_THRESHOLD,
+    ) -> dict[str, Any]:
+        """The lessons most relevant to ``task``, recorded by ``add(memory_type="experience")``.
+
+        Failures that match the task are weighted up (so they are not repeated); each lesson
+        comes with its evidence (success/failure counts, episode ids). See
+        ``engramdb.learn.lessons`` for the ranking.
+        """
+        _check_query(task)
+        limit = check_limit(limit)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise ValidationError(f"threshold must be a number, not {threshold!r}")
+        scope, where = self._scope(
+            user_id, agent_id, None, {"memory_type": "experience"}, required=True, action="lessons"
+        )
+        hits = self._hits(task, scope, where, max(4 * limit, 20), None)
+        return {"results": learn_lessons.select(hits, limit, threshold)}
 
     def reprocess(
         self,
@@ -421,10 +485,7 @@ class Memory:
         score scaled so the best hit is 1.0; ``similarity`` is the cosine similarity to the
         query, and ``threshold`` drops hits whose similarity is below it.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise ValidationError("query must be a non-empty string")
-        if len(query) > MAX_QUERY_CHARS:
-            raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
+        _check_query(query)
         if threshold is not None and (
             isinstance(threshold, bool) or not isinstance(threshold, int | float)
         ):
@@ -432,11 +493,16 @@ class Memory:
         scope, where = self._scope(
             user_id, agent_id, run_id, filters, required=True, action="search"
         )
-        limit = check_limit(limit)
+        hits = self._hits(query, scope, where, check_limit(limit), threshold)
+        return {"results": [_hit_dict(h) for h in hits]}
+
+    def _hits(
+        self, query: str, scope: Scope, where: Node | None, limit: int, threshold: float | None
+    ) -> list[Hit]:
         vector = (
             self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
         )
-        hits = search(
+        return search(
             self.store,
             vector,
             query,
@@ -446,7 +512,6 @@ class Memory:
             threshold=threshold,
             cfg=self.config.retrieval,
         )
-        return {"results": [_hit_dict(h) for h in hits]}
 
     def get(self, memory_id: str) -> dict[str, Any] | None:
         """One memory by id, or None when there is none."""

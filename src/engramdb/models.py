@@ -192,6 +192,35 @@ class EpisodeStatus:
 
 
 @dataclass
+class Feedback:
+    """A judgement on a memory: ``useful``, ``not_useful`` or ``wrong``.
+
+    ``query`` (with its embedding ``query_vector``) is the search the judgement was given for,
+    so ranking can apply it to that query and similar ones; None means "in general".
+    """
+
+    id: str
+    memory_id: str
+    tenant: str
+    signal: str
+    created_at: str
+    note: str | None = None
+    query: str | None = None
+    query_vector: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Public dict form (no vector)."""
+        return {
+            "id": self.id,
+            "memory_id": self.memory_id,
+            "signal": self.signal,
+            "note": self.note,
+            "query": self.query,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
 class WriteBatch:
     """Everything one ``add``/``update``/``delete`` changes: applied in ONE transaction."""
 
@@ -200,11 +229,17 @@ class WriteBatch:
     deletes: list[str] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
     episode_status: list[EpisodeStatus] = field(default_factory=list)
+    feedback: list[Feedback] = field(default_factory=list)
     at: str = ""
 
     def __bool__(self) -> bool:
         return bool(
-            self.inserts or self.changes or self.deletes or self.episodes or self.episode_status
+            self.inserts
+            or self.changes
+            or self.deletes
+            or self.episodes
+            or self.episode_status
+            or self.feedback
         )
 
 

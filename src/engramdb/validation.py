@@ -49,3 +49,17 @@ def check_offset(offset: Any) -> int:
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise ValidationError(f"offset must be an integer from 0 to {MAX_OFFSET}, not {offset!r}")
     return offset
+
+
+def check_utf8(name: str, value: str) -> None:
+    """Raise :class:`ValidationError` when ``value`` cannot be stored as UTF-8 (a lone
+    surrogate, which a JSON ``\\ud800`` escape decodes to).
+
+    >>> check_utf8("query", "caf\u00e9")
+    """
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{name} holds an unpaired surrogate, which is not text") from None

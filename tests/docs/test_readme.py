@@ -45,3 +45,17 @@ def test_every_exported_name_is_in_the_readme_or_is_an_error() -> None:
         if name.startswith("__"):
             continue
         assert name in README or name.endswith("Error"), f"{name} is not documented in README"
+
+
+def test_learning_example_runs_and_its_comments_hold(tmp_path: Path) -> None:
+    code = _block_after("## Learning from outcomes").replace("./agent-data", str(tmp_path))
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README learning", "exec"), namespace)
+    lesson = namespace["lesson"]
+    assert isinstance(lesson, dict)
+    assert lesson["cause"] == "environment variable DATABASE_URL is not set"
+    assert lesson["evidence"]["failures"] == 1
+    m = namespace["m"]
+    assert isinstance(m, engramdb.Memory)
+    assert [e["event"] for e in m.history(lesson["id"])] == ["ADD", "FEEDBACK"]
+    m.close()

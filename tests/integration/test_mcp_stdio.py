@@ -30,6 +30,9 @@ TOOLS = {
     "update_memory",
     "delete_memory",
     "memory_history",
+    "memory_feedback",
+    "record_experience",
+    "recall_lessons",
 }
 TIMEOUT = 90  # seconds for one whole session, model load included
 

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from engramdb.ingest.messages import Message
 from engramdb.ingest.ops import Decision, Existing, Fact, Role
-from engramdb.ingest.prompts import extract_reconcile, procedural
+from engramdb.ingest.prompts import experience, extract_reconcile, procedural
+from engramdb.learn.experience import Lesson, summarize
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.structured import complete_structured
 from engramdb.llm.sync import run_sync
@@ -74,6 +75,10 @@ class Extractor(Protocol):
 
     def procedure(self, request: Request) -> str:
         """The text of a procedural memory summarising an agent's run."""
+        ...
+
+    def experience(self, request: Request, outcome: str, metadata: dict[str, Any]) -> list[Lesson]:
+        """The lessons of an agent's episode that ended in ``outcome``."""
         ...
 
 
@@ -136,6 +141,10 @@ class RuleExtractor:
         lines += [f"{i}. {s}" for i, s in enumerate(steps, start=1)]
         return "\n".join(lines)
 
+    def experience(self, request: Request, outcome: str, metadata: dict[str, Any]) -> list[Lesson]:
+        """One deterministic lesson: task, steps, final error or result, outcome."""
+        return summarize(request.messages, outcome, metadata)
+
 
 class LLMExtractor:
     """One structured LLM call per add: extract facts and decide an operation for each."""
@@ -188,3 +197,18 @@ class LLMExtractor:
             )
         )
         return procedural.render(valid_text(summary))
+
+    def experience(self, request: Request, outcome: str, metadata: dict[str, Any]) -> list[Lesson]:
+        """Ask the LLM once for the episode's lessons; the offline summary if it names none."""
+        messages = experience.build_messages(
+            request.messages,
+            outcome=outcome,
+            timestamp=request.timestamp,
+            custom_instructions=self.custom_instructions,
+        )
+        reply = run_sync(
+            complete_structured(self.llm, messages, experience.ExperienceReply, usage=request.usage)
+        )
+        return experience.to_lessons(valid_text(reply), outcome) or summarize(
+            request.messages, outcome, metadata
+        )

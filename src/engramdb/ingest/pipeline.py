@@ -22,6 +22,7 @@ from engramdb.ingest.messages import Message
 from engramdb.ingest.ops import Decision, Existing, Fact
 from engramdb.ingest.plan import text_hash
 from engramdb.ingest.prompts import describe_image
+from engramdb.learn import experience
 from engramdb.llm.base import LLM, ChatMessage, Usage
 from engramdb.llm.sync import run_sync
 from engramdb.models import (
@@ -136,6 +137,22 @@ class Ingestor:
             usage=outcome.usage,
         )
         memory_type = options.get("memory_type")
+        if memory_type == "experience":
+            lessons = self.extractor.experience(
+                request, options.get("outcome", "partial"), metadata
+            )
+            batch, rows = experience.plan(
+                self.store,
+                self.embedder,
+                lessons,
+                scope,
+                metadata,
+                first.created_at,
+                episodes,
+                self.extractor.name,
+            )
+            outcome.results.extend(rows)
+            return self._finish(batch, episodes, outcome)
         if memory_type == "procedural":
             text = self.extractor.procedure(request)
             decisions = [Decision("ADD", Fact(text=text, categories=("procedure",)))]
@@ -148,6 +165,9 @@ class Ingestor:
             )
             decisions = decisions[:MAX_DECISIONS]
         batch = self._plan(decisions, refs, scope, metadata, first.created_at, episodes, outcome)
+        return self._finish(batch, episodes, outcome)
+
+    def _finish(self, batch: WriteBatch, episodes: Sequence[Episode], outcome: Outcome) -> Outcome:
         batch.episode_status = [
             EpisodeStatus(e.id, "done", len(batch.inserts) + len(batch.changes)) for e in episodes
         ]

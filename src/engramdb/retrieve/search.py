@@ -10,7 +10,7 @@ import numpy.typing as npt
 from engramdb.config import RetrievalConfig
 from engramdb.filters import Node
 from engramdb.models import MemoryRecord, Scope
-from engramdb.retrieve import fusion
+from engramdb.retrieve import feedback, fusion
 from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
 
@@ -47,6 +47,7 @@ def search(
         fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
     else:
         fused = fusion.normalized(ranked, weights=weights)
+    fused = feedback.rerank(store, scope.tenant, fused, query_vector, cfg)
     if threshold is None:
         fused = fused[:limit]
     sims = dict(ranked.get("vector", []))

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engramdb.learn.lessons import DEFAULT_THRESHOLD
+
 _STRICT = ConfigDict(extra="forbid")
 # Responses may carry fields added by later versions of the pipeline; keep them.
 _OPEN = ConfigDict(extra="allow")
@@ -56,6 +58,9 @@ class AddRequest(BaseModel):
         None, description="when the messages were said: ISO-8601 (naive = UTC) or epoch seconds"
     )
     memory_type: str | None = None
+    outcome: str | None = Field(
+        None, description='with memory_type "experience": success, failure or partial'
+    )
 
 
 class UpdateRequest(BaseModel):
@@ -77,6 +82,47 @@ class SearchRequest(BaseModel):
     filters: dict[str, Any] | None = Field(None, description="filter expression (Mem0 2.x)")
     limit: int = Field(10, description="at most this many hits (1-10000)")
     threshold: float | None = Field(None, description="drop hits with lower similarity")
+
+
+class FeedbackRequest(BaseModel):
+    """``POST /v1/memories/{memory_id}/feedback``."""
+
+    model_config = _STRICT
+    signal: str = Field(..., description="useful, not_useful or wrong")
+    note: str | None = Field(None, description="why, kept in the memory's history")
+    query: str | None = Field(None, description="the search the judgement is about")
+
+
+class FeedbackOut(BaseModel):
+    """The recorded judgement and the memory's importance and status after it."""
+
+    model_config = _OPEN
+    id: str
+    memory_id: str
+    signal: str
+    note: str | None = None
+    query: str | None = None
+    created_at: str
+    importance: float
+    status: str
+
+
+class LessonsRequest(BaseModel):
+    """``POST /v1/lessons``: lessons relevant to a task, before attempting it."""
+
+    model_config = _STRICT
+    task: str
+    agent_id: str | None = ScopeId
+    user_id: str | None = ScopeId
+    limit: int = Field(5, description="at most this many lessons (1-10000)")
+    threshold: float = Field(DEFAULT_THRESHOLD, description="drop lessons less similar to the task")
+
+
+class LessonsResponse(BaseModel):
+    """Lessons, most relevant first, each with its evidence."""
+
+    model_config = _OPEN
+    results: list[dict[str, Any]]
 
 
 class MemoryOut(BaseModel):

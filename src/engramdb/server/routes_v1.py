@@ -93,6 +93,7 @@ def add_memories(body: m.AddRequest, request: Request, memory: WriteMemory) -> d
         infer=body.infer,
         timestamp=body.timestamp,
         memory_type=body.memory_type,
+        outcome=body.outcome,
     )
 
 
@@ -158,6 +159,27 @@ def search_memories(body: m.SearchRequest, request: Request, memory: ReadMemory)
         agent_id=body.agent_id,
         run_id=body.run_id,
         filters=body.filters,
+        limit=body.limit,
+        threshold=body.threshold,
+    )
+
+
+@v1.post("/memories/{memory_id}/feedback", response_model=m.FeedbackOut, tags=["learning"])
+def memory_feedback(
+    memory_id: str, body: m.FeedbackRequest, request: Request, memory: WriteMemory
+) -> dict[str, Any]:
+    """Judge a memory or search result: useful, not_useful or wrong (kept in its history)."""
+    query = None if body.query is None else check_query(request, body.query)
+    return memory.feedback(memory_id, body.signal, note=body.note, query=query)
+
+
+@v1.post("/lessons", response_model=m.LessonsResponse, tags=["learning"])
+def lessons(body: m.LessonsRequest, request: Request, memory: ReadMemory) -> dict[str, Any]:
+    """Lessons from an agent's past episodes relevant to ``task``, failures weighted up."""
+    return memory.lessons(
+        check_query(request, body.task),
+        agent_id=body.agent_id,
+        user_id=body.user_id,
         limit=body.limit,
         threshold=body.threshold,
     )

@@ -18,6 +18,7 @@ from engramdb.filters import Node
 from engramdb.models import (
     ApiKey,
     Episode,
+    Feedback,
     HistoryEntry,
     MemoryRecord,
     MetricRow,
@@ -33,7 +34,8 @@ class Store(Protocol):
     schema_version: int
 
     def apply(self, batch: WriteBatch) -> None:
-        """Apply every insert, change and delete of ``batch`` atomically, with history rows."""
+        """Apply every insert, change, delete and feedback row of ``batch`` atomically, with
+        history rows."""
         ...
 
     def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
@@ -72,6 +74,14 @@ class Store(Protocol):
         self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
     ) -> list[float]:
         """Cosine of ``query`` with each row's vector (0.0 for unknown rows)."""
+        ...
+
+    def feedback_for(self, tenant: str, rowids: Sequence[int]) -> list[tuple[int, Feedback]]:
+        """Feedback given on the memories with these row ids, with query vectors, oldest first.
+
+        Returns ``(rowid, feedback)`` pairs; rows without feedback are absent. Search calls it
+        for every query, so it must be one indexed lookup.
+        """
         ...
 
     def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:

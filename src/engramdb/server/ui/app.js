@@ -262,7 +262,7 @@ async function loadMemories(scope) {
   $("#next").disabled = !more;
   $("#page-label").textContent = paged
     ? `${rows.length ? state.offset + 1 : 0}–${state.offset + rows.length}` : "";
-  $("#score-head").hidden = !state.query;
+  $("#score-head").hidden = $("#fb-head").hidden = !state.query;
   body.replaceChildren(...rows.map((r) => el("tr", {
     class: "link", "data-id": r.id,
     onclick: () => { location.hash = `#/memory/${encodeURIComponent(r.id)}`; },
@@ -272,8 +272,32 @@ async function loadMemories(scope) {
   el("td", { class: "small" }, [r.user_id && `user ${r.user_id}`, r.agent_id && `agent ${r.agent_id}`, r.run_id && `run ${r.run_id}`].filter(Boolean).join(" · ")),
   el("td", { class: "small nowrap" }, fmtTime(r.created_at)),
   el("td", {}, el("span", { class: `badge st-${r.status || "active"}` }, r.status || "active")),
-  state.query ? el("td", { class: "num" }, r.score.toFixed(3)) : null)));
-  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "Nothing found.")));
+  state.query ? el("td", { class: "num" }, r.score.toFixed(3)) : null,
+  state.query ? feedbackCell(r) : null)));
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "Nothing found.")));
+}
+
+// Feedback on a search result applies to this query and similar ones (the server re-ranks).
+async function sendFeedback(id, signal, query) {
+  if (signal === "wrong" && !window.confirm("Flag this memory as wrong? It leaves search and listings.")) return null;
+  const body = query ? { signal, query } : { signal };
+  const res = await api("POST", `/v1/memories/${encodeURIComponent(id)}/feedback`, body);
+  toast(res.status === "flagged" ? "Flagged as wrong" : `Marked ${signal.replace("_", " ")} · importance ${res.importance.toFixed(2)}`);
+  return res;
+}
+
+function feedbackCell(r) {
+  const button = (signal, label, title) => el("button", {
+    type: "button", class: "ghost fb", "data-signal": signal, title,
+    onclick: guard(async (e) => {
+      e.stopPropagation();
+      if (await sendFeedback(r.id, signal, state.query)) await loadMemories(currentScope());
+    }),
+  }, label);
+  return el("td", { class: "nowrap" },
+    button("useful", "👍", "useful for this search"),
+    button("not_useful", "👎", "not useful for this search"),
+    button("wrong", "✗", "wrong: flag it"));
 }
 
 async function exportScope() {
@@ -326,6 +350,7 @@ async function showMemory(id) {
     for (const sel of ["#md-fields", "#md-history", "#md-episodes"]) $(sel).replaceChildren();
     $("#md-meta").textContent = "";
     $("#edit").disabled = $("#delete").disabled = true;
+    for (const b of document.querySelectorAll("#md-feedback button")) b.disabled = true;
     return;
   }
   state.memory = rec;
@@ -356,6 +381,7 @@ async function showMemory(id) {
     h.reason ? el("div", { class: "small muted" }, h.reason) : null)));
   await showEpisodes(rec);
   $("#edit").disabled = $("#delete").disabled = rec.status === "deleted";
+  for (const b of document.querySelectorAll("#md-feedback button")) b.disabled = rec.status !== "active";
 }
 
 async function showEpisodes(rec) {
@@ -539,6 +565,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#edit-cancel").addEventListener("click", () => { $("#edit-form").hidden = true; });
   $("#edit-form").addEventListener("submit", guard(saveEdit));
   $("#delete").addEventListener("click", guard(deleteMemory));
+  for (const b of document.querySelectorAll("#md-feedback button")) {
+    b.addEventListener("click", guard(async () => {
+      if (await sendFeedback(state.memory.id, b.dataset.signal)) await showMemory(state.memory.id);
+    }));
+  }
   window.addEventListener("hashchange", route);
   route();
 });

@@ -114,10 +114,26 @@ CREATE TABLE metrics (
 )
 """
 
+# Feedback on memories with the query it was given for (see engramdb.retrieve.feedback).
+_V4 = """
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    note TEXT,
+    query TEXT,
+    query_vector vector({dims}),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX feedback_memory ON feedback (memory_id, created_at)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
     (2, "api_keys: hashed API keys, shared by every server on the store", _V2),
     (3, "metrics: requests, latency and LLM use per tenant and minute", _V3),
+    (4, "feedback: useful / not_useful / wrong judgements on memories", _V4),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: The approximate-nearest-neighbour index (also rebuilt after a bulk load).

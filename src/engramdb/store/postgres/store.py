@@ -30,6 +30,7 @@ from engramdb.filters import Node
 from engramdb.models import (
     ApiKey,
     Episode,
+    Feedback,
     HistoryEntry,
     MemoryRecord,
     MetricRow,
@@ -225,6 +226,26 @@ class PostgresStore:
                     "created_at) VALUES (%s, %s, 'DELETE', %s, NULL, %s)",
                     (memory_id, row[0], row[1], at),
                 )
+            if batch.feedback:
+                c.executemany(
+                    "INSERT INTO feedback (id, memory_id, tenant, signal, note, query, "
+                    "query_vector, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        (
+                            f.id,
+                            f.memory_id,
+                            f.tenant,
+                            f.signal,
+                            f.note,
+                            f.query,
+                            None
+                            if f.query_vector is None
+                            else self._vector(f.memory_id, f.query_vector),
+                            f.created_at,
+                        )
+                        for f in batch.feedback
+                    ],
+                )
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
         """Bulk-insert new memories with COPY, with their ADD history rows, in one transaction.
@@ -352,6 +373,33 @@ class PostgresStore:
         """Ids of every memory in scope, any status."""
         s_sql, s_params = scope_sql(scope)
         return [r[0] for r in self._fetch(f"SELECT m.id FROM memories m WHERE {s_sql}", s_params)]
+
+    def feedback_for(self, tenant: str, rowids: Sequence[int]) -> list[tuple[int, Feedback]]:
+        """Feedback on the memories with these row ids (with query vectors), oldest first."""
+        if not rowids:
+            return []
+        rows = self._fetch(
+            "SELECT m.rowid, f.id, f.memory_id, f.tenant, f.signal, f.created_at, f.note, "
+            "f.query, f.query_vector FROM memories m JOIN feedback f ON f.memory_id = m.id "
+            "WHERE m.rowid = ANY(%s) AND f.tenant = %s ORDER BY f.created_at, f.id",
+            (list(rowids), tenant),
+        )
+        return [
+            (
+                int(r[0]),
+                Feedback(
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    query_vector=None if r[8] is None else _array(r[8]),
+                ),
+            )
+            for r in rows
+        ]
 
     def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
         """Changes of one memory, oldest first."""
@@ -708,7 +756,7 @@ class PostgresStore:
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
         with self._connection() as conn:
-            for table in ("memories", "history", "episodes"):
+            for table in ("memories", "history", "episodes", "feedback"):
                 if tenant is None:
                     conn.execute(f"DELETE FROM {table}".encode())
                 else:

@@ -148,12 +148,29 @@ CREATE TABLE metrics (
 );
 """
 
+# Feedback on memories, with the query it was given for and its embedding, so ranking can apply
+# it to similar queries (engramdb.retrieve.feedback). Rows outlive their memory, like history.
+_V6 = """
+CREATE TABLE feedback (
+    id TEXT PRIMARY KEY,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    note TEXT,
+    query TEXT,
+    query_vector BLOB,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX feedback_memory ON feedback (memory_id, created_at);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
     (3, "episodes.claimed_by: which worker took a queued batch", _V3),
     (4, "api_keys: hashed API keys, shared by every server on the store", _V4),
     (5, "metrics: requests, latency and LLM use per tenant and minute", _V5),
+    (6, "feedback: useful / not_useful / wrong judgements on memories", _V6),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -20,6 +20,7 @@ from engramdb.filters import Node
 from engramdb.models import (
     ApiKey,
     Episode,
+    Feedback,
     HistoryEntry,
     MemoryRecord,
     MetricRow,
@@ -195,6 +196,25 @@ class SQLiteStore:
                     (memory_id, row[1], row[2], at),
                 )
                 c.execute("DELETE FROM memories WHERE rowid = ?", (row[0],))
+            c.executemany(
+                "INSERT INTO feedback (id, memory_id, tenant, signal, note, query, query_vector, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        f.id,
+                        f.memory_id,
+                        f.tenant,
+                        f.signal,
+                        f.note,
+                        f.query,
+                        None
+                        if f.query_vector is None
+                        else np.asarray(f.query_vector, np.float32).tobytes(),
+                        f.created_at,
+                    )
+                    for f in batch.feedback
+                ],
+            )
             self._prune_changelog(c)
 
     def _prune_changelog(self, c: sqlite3.Connection) -> None:
@@ -282,6 +302,35 @@ class SQLiteStore:
         with self._lock:
             rows = self._conn.execute(f"SELECT m.id FROM memories m WHERE {s_sql}", s_params)
             return [r[0] for r in rows]
+
+    def feedback_for(self, tenant: str, rowids: Sequence[int]) -> list[tuple[int, Feedback]]:
+        """Feedback on the memories with these row ids (with query vectors), oldest first."""
+        if not rowids:
+            return []
+        marks = ",".join("?" for _ in rowids)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT m.rowid, f.id, f.memory_id, f.tenant, f.signal, f.created_at, f.note, "
+                "f.query, f.query_vector FROM memories m JOIN feedback f ON f.memory_id = m.id "
+                f"WHERE m.rowid IN ({marks}) AND f.tenant = ? ORDER BY f.created_at, f.id",
+                [*rowids, tenant],
+            ).fetchall()
+        return [
+            (
+                r[0],
+                Feedback(
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    query_vector=None if r[8] is None else np.frombuffer(r[8], np.float32),
+                ),
+            )
+            for r in rows
+        ]
 
     def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
         """Changes of one memory, oldest first."""
@@ -670,7 +719,7 @@ class SQLiteStore:
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
         with self._write() as c:
-            for table in ("memories", "history", "episodes"):
+            for table in ("memories", "history", "episodes", "feedback"):
                 if tenant is None:
                     c.execute(f"DELETE FROM {table}")
                 else:
