@@ -119,3 +119,42 @@ def memory_values(new: NewMemory) -> tuple[Any, ...]:
         new.importance,
         new.expires_at,
     )
+
+
+#: Columns of a history row, in the order :func:`history_values` gives them.
+HISTORY_COLUMNS = (
+    "memory_id, tenant, user_id, agent_id, run_id, event, old_memory, new_memory, role, "
+    "reason, created_at"
+)
+
+
+def row_scope(tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
+    """The scope of a row read as (tenant, user_id, agent_id, run_id)."""
+    return Scope(tenant=tenant, user_id=user_id, agent_id=agent_id, run_id=run_id)
+
+
+def history_values(
+    memory_id: str,
+    scope: Scope,
+    event: str,
+    old: str | None,
+    new: str | None,
+    at: str,
+    *,
+    role: str | None = None,
+    reason: str | None = None,
+) -> tuple[Any, ...]:
+    """One history row; it carries the memory's scope so that forgetting a scope reaches it."""
+    return (
+        memory_id,
+        scope.tenant,
+        scope.user_id,
+        scope.agent_id,
+        scope.run_id,
+        event,
+        old,
+        new,
+        role,
+        reason,
+        at,
+    )

@@ -39,10 +39,13 @@ from engramdb.store.postgres import schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
+    HISTORY_COLUMNS,
     MEMORY_COLUMNS,
     changed_columns,
     episode_values,
+    history_values,
     memory_values,
+    row_scope,
 )
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -52,6 +55,7 @@ _RECORD_COLS = (
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
     "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
+_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})"
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
 _EPISODE_COLS = (
     "e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, e.name, e.content, "
@@ -171,20 +175,29 @@ class PostgresStore:
                     ],
                 )
                 c.executemany(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "role, created_at) VALUES (%s, %s, 'ADD', NULL, %s, %s, %s)",
+                    _HISTORY_INSERT,
                     [
-                        (new.id, new.scope.tenant, new.memory, new.role, new.created_at)
+                        history_values(
+                            new.id,
+                            new.scope,
+                            "ADD",
+                            None,
+                            new.memory,
+                            new.created_at,
+                            role=new.role,
+                        )
                         for new in batch.inserts
                     ],
                 )
             for ch in batch.changes:
                 row = c.execute(
-                    "SELECT rowid, tenant, memory FROM memories WHERE id = %s FOR UPDATE", (ch.id,)
+                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+                    "WHERE id = %s FOR UPDATE",
+                    (ch.id,),
                 ).fetchone()
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row
+                rowid, tenant, old = row[:3]
                 columns = changed_columns(ch)
                 sets = ["updated_at = %s"]
                 sets += [
@@ -199,20 +212,30 @@ class PostgresStore:
                     f"UPDATE memories SET {', '.join(sets)} WHERE rowid = %s", (*params, rowid)
                 )
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (ch.id, tenant, ch.event, old, ch.memory or old, ch.reason, at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        ch.id,
+                        row_scope(tenant, *row[3:]),
+                        ch.event,
+                        old,
+                        ch.memory or old,
+                        at,
+                        reason=ch.reason,
+                    ),
                 )
             for memory_id in batch.deletes:
                 row = c.execute(
-                    "DELETE FROM memories WHERE id = %s RETURNING tenant, memory", (memory_id,)
+                    "DELETE FROM memories WHERE id = %s "
+                    "RETURNING tenant, memory, user_id, agent_id, run_id",
+                    (memory_id,),
                 ).fetchone()
                 if row is None:
                     continue
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "created_at) VALUES (%s, %s, 'DELETE', %s, NULL, %s)",
-                    (memory_id, row[0], row[1], at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        memory_id, row_scope(row[0], *row[2:]), "DELETE", row[1], None, at
+                    ),
                 )
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
@@ -256,12 +279,18 @@ class PostgresStore:
                             self._vector(new.id, new.vector),
                         )
                     )
-            with cur.copy(
-                "COPY history (memory_id, tenant, event, new_memory, role, created_at) FROM STDIN"
-            ) as cp:
+            with cur.copy(f"COPY history ({HISTORY_COLUMNS}) FROM STDIN") as cp:
                 for new in memories:
                     cp.write_row(
-                        (new.id, new.scope.tenant, "ADD", new.memory, new.role, new.created_at)
+                        history_values(
+                            new.id,
+                            new.scope,
+                            "ADD",
+                            None,
+                            new.memory,
+                            new.created_at,
+                            role=new.role,
+                        )
                     )
 
     # -- reads ----------------------------------------------------------------------------

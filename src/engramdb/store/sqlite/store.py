@@ -23,10 +23,13 @@ from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
+    HISTORY_COLUMNS,
     MEMORY_COLUMNS,
     changed_columns,
     episode_values,
+    history_values,
     memory_values,
+    row_scope,
 )
 from engramdb.timeutil import to_datetime
 
@@ -35,6 +38,7 @@ _RECORD_COLS = (
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
     "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
+_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join('?' * 11)})"
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
 # Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
 _CHANGELOG_KEEP = 50_000
@@ -136,17 +140,20 @@ class SQLiteStore:
                     (cur.lastrowid, vec.tobytes()),
                 )
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "role, created_at) VALUES (?, ?, 'ADD', NULL, ?, ?, ?)",
-                    (new.id, new.scope.tenant, new.memory, new.role, new.created_at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        new.id, new.scope, "ADD", None, new.memory, new.created_at, role=new.role
+                    ),
                 )
             for ch in batch.changes:
                 row = c.execute(
-                    "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (ch.id,)
+                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+                    "WHERE id = ?",
+                    (ch.id,),
                 ).fetchone()
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row
+                rowid, tenant, old = row[:3]
                 columns = changed_columns(ch)
                 sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
                 params: list[Any] = [at, *(val for _, val in columns)]
@@ -164,20 +171,30 @@ class SQLiteStore:
                         (vec.tobytes(), rowid),
                     )
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (ch.id, tenant, ch.event, old, ch.memory or old, ch.reason, at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        ch.id,
+                        row_scope(tenant, *row[3:]),
+                        ch.event,
+                        old,
+                        ch.memory or old,
+                        at,
+                        reason=ch.reason,
+                    ),
                 )
             for memory_id in batch.deletes:
                 row = c.execute(
-                    "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (memory_id,)
+                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+                    "WHERE id = ?",
+                    (memory_id,),
                 ).fetchone()
                 if row is None:
                     continue
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "created_at) VALUES (?, ?, 'DELETE', ?, NULL, ?)",
-                    (memory_id, row[1], row[2], at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        memory_id, row_scope(*row[1:2], *row[3:]), "DELETE", row[2], None, at
+                    ),
                 )
                 c.execute("DELETE FROM memories WHERE rowid = ?", (row[0],))
             self._prune_changelog(c)
