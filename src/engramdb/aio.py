@@ -61,6 +61,10 @@ class AsyncMemory:
     profile = _threaded(Memory.profile)
     scopes = _threaded(Memory.scopes)
     stats = _threaded(Memory.stats)
+    forget = _threaded(Memory.forget)
+    tombstones = _threaded(Memory.tombstones)
+    consolidate = _threaded(Memory.consolidate)
+    restore = _threaded(Memory.restore)
     close = _threaded(Memory.close)
 
     async def __aenter__(self) -> AsyncMemory:

@@ -53,6 +53,40 @@ class EmbedderConfig(BaseModel):
     timeout_s: float = 30.0
 
 
+class DecayConfig(BaseModel):
+    """Recency and importance weighting of search results (see :mod:`engramdb.retrieve.decay`).
+
+    Off by default: on LoCoMo (bench/locomo.py) it did not improve recall, and exact-recall
+    workloads want the most relevant memory whatever its age.
+    """
+
+    model_config = _STRICT
+    enabled: bool = False
+    recency_weight: float = Field(0.3, ge=0, le=1, description="share of the score that decays")
+    importance_weight: float = Field(
+        0.2, ge=0, le=1, description="how far importance 0..1 moves the score (x 1-w .. 1+w)"
+    )
+    half_life_days: dict[str, float] = Field(
+        default_factory=lambda: {
+            "fact": 365.0,
+            "preference": 365.0,
+            "procedural": 180.0,
+            "experience": 90.0,
+            "episode": 30.0,
+        },
+        description="per memory_type: days after which the recency factor halves",
+    )
+    default_half_life_days: float = Field(180.0, gt=0)
+    pool: int = Field(100, ge=1, le=1000, description="fused candidates reweighted per search")
+
+    @model_validator(mode="after")
+    def _positive_half_lives(self) -> DecayConfig:
+        bad = {k: v for k, v in self.half_life_days.items() if not v > 0}
+        if bad:
+            raise ValueError(f"half_life_days must be positive: {bad}")
+        return self
+
+
 class RetrievalConfig(BaseModel):
     """How search finds and ranks memories. Presets: see :data:`RETRIEVAL_PRESETS`."""
 
@@ -67,6 +101,7 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(60, ge=1)
     vector_weight: float = Field(0.6, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    decay: DecayConfig = Field(default_factory=DecayConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -91,6 +126,20 @@ RETRIEVAL_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+class LifecycleConfig(BaseModel):
+    """What :meth:`Memory.consolidate` treats as a duplicate or as stale."""
+
+    model_config = _STRICT
+    duplicate_similarity: float = Field(
+        0.95, ge=0.9, le=1.0, description="cosine at or above which two memories may merge"
+    )
+    stale_importance: float = Field(
+        0.3, ge=0, le=1, description="memories below this importance may be archived as stale"
+    )
+    stale_unused_days: float = Field(90, gt=0, description="... when not accessed for this long")
+    stale_min_age_days: float = Field(180, gt=0, description="... and older than this")
+
+
 class MemoryConfig(BaseModel):
     """Everything a :class:`~engramdb.Memory` can be configured with."""
 
@@ -106,6 +155,7 @@ class MemoryConfig(BaseModel):
     )
     vision: bool = Field(False, description="the LLM can describe images in messages")
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
     custom_instructions: str | None = Field(
         None, description="extra guidance for the LLM extractor (what to remember or skip)"
     )

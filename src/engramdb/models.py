@@ -214,3 +214,30 @@ class Candidate:
 
     rowid: int
     score: float
+
+
+@dataclass
+class Tombstone:
+    """A content-free record that something was erased: who, what kinds, how many, when.
+
+    ``counts`` maps a kind (``memories``, ``vectors``, ``keyword_entries``, ``episodes``,
+    ``history``...) to how many were erased; no text of what was erased is kept.
+    """
+
+    id: str
+    scope: Scope
+    erased_at: str
+    memory_id: str | None = None
+    reason: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Public dict form."""
+        return {
+            "id": self.id,
+            **self.scope.as_dict(),
+            "memory_id": self.memory_id,
+            "counts": dict(self.counts),
+            "reason": self.reason,
+            "erased_at": self.erased_at,
+        }

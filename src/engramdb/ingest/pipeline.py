@@ -148,6 +148,10 @@ class Ingestor:
             )
             decisions = decisions[:MAX_DECISIONS]
         batch = self._plan(decisions, refs, scope, metadata, first.created_at, episodes, outcome)
+        for new in batch.inserts:
+            # Set on add(..., importance=, expires_at=) and carried with the queued episodes.
+            new.expires_at = options.get("expires_at")
+            new.importance = options.get("importance", new.importance)
         batch.episode_status = [
             EpisodeStatus(e.id, "done", len(batch.inserts) + len(batch.changes)) for e in episodes
         ]

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from engramdb.config import RetrievalConfig
 from engramdb.filters import Node
 from engramdb.models import MemoryRecord, Scope
-from engramdb.retrieve import fusion
+from engramdb.retrieve import decay, fusion
 from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
 
@@ -47,6 +47,9 @@ def search(
         fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
     else:
         fused = fusion.normalized(ranked, weights=weights)
+    if cfg.decay.enabled:
+        pool = fused[: max(cfg.decay.pool, limit)]
+        fused = decay.reweight(pool, store.get_many([r for r, _ in pool]), cfg.decay)
     if threshold is None:
         fused = fused[:limit]
     sims = dict(ranked.get("vector", []))

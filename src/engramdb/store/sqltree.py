@@ -4,7 +4,7 @@ filter. Each backend supplies its placeholder and how one condition becomes SQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engramdb.filters import And, Cond, Node, Not, Or
@@ -158,3 +158,32 @@ def history_values(
         reason,
         at,
     )
+
+
+def visibility_sql(
+    alias: str, statuses: Sequence[str], include_expired: bool, now: str, mark: str
+) -> tuple[str, list[Any]]:
+    """Which statuses a read sees and whether memories past ``expires_at`` count."""
+    parts = [f"{alias}.status IN ({', '.join(mark for _ in statuses)})"]
+    params: list[Any] = list(statuses)
+    if not include_expired:
+        parts.append(f"({alias}.expires_at IS NULL OR {alias}.expires_at > {mark})")
+        params.append(now)
+    return " AND ".join(parts), params
+
+
+def valid_at_sql(alias: str, at: str, now: str, mark: str) -> tuple[str, list[Any]]:
+    """Rows true at ``at`` in valid time: active or superseded, not expired now."""
+    a = alias
+    return (
+        f"{a}.status IN ('active', 'superseded') AND coalesce({a}.valid_at, {a}.created_at) "
+        f"<= {mark} AND ({a}.invalid_at IS NULL OR {a}.invalid_at > {mark}) AND "
+        f"({a}.expires_at IS NULL OR {a}.expires_at > {mark})",
+        [at, at, now],
+    )
+
+
+def episode_ids_of(metadata: dict[str, Any]) -> list[str]:
+    """The episodes a memory says it came from (``metadata.episode_ids``), if any."""
+    ids = metadata.get("episode_ids")
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -33,9 +33,11 @@ from engramdb.models import (
     MemoryRecord,
     NewMemory,
     Scope,
+    Tombstone,
     WriteBatch,
 )
-from engramdb.store.postgres import schema
+from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.postgres import lifecycle, schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
@@ -46,6 +48,8 @@ from engramdb.store.sqltree import (
     history_values,
     memory_values,
     row_scope,
+    valid_at_sql,
+    visibility_sql,
 )
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -344,17 +348,59 @@ class PostgresStore:
         return {r[0]: self._record(r, with_vectors) for r in rows}
 
     def list_records(
-        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+        self,
+        scope: Scope,
+        where: Node | None,
+        *,
+        limit: int,
+        offset: int = 0,
+        statuses: Sequence[str] = ACTIVE_ONLY,
+        include_expired: bool = False,
     ) -> list[MemoryRecord]:
-        """Active memories in scope matching ``where``, newest first."""
+        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
+        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "%s")
         rows = self._fetch(
-            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql} "
+            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
             "ORDER BY m.created_at DESC, m.rowid DESC LIMIT %s OFFSET %s",
-            [*s_params, _now_iso(), *w_params, limit, offset],
+            [*s_params, *v_params, *w_params, limit, offset],
         )
         return [self._record(r) for r in rows]
+
+    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
+        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "%s")
+        rows = self._fetch(
+            f"SELECT {_RECORD_COLS}, m.embedding FROM memories m WHERE {s_sql} AND {t_sql} "
+            f"AND {w_sql} ORDER BY m.rowid",
+            [*s_params, *t_params, *w_params],
+        )
+        return [self._record(r, True) for r in rows]
+
+    def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
+        """Add access counts and last-access times, one transaction for all of them."""
+        if touches:
+            with self._connection() as conn:
+                lifecycle.record_access(conn, tenant, touches)
+
+    def erase(
+        self, scope: Scope, *, memory_id: str | None, reason: str | None, tombstone: Tombstone
+    ) -> Tombstone:
+        """Erase content for real in one transaction (see
+        :mod:`engramdb.store.postgres.lifecycle` for what is guaranteed), record
+        ``tombstone`` and return it with its counts."""
+        if memory_id is None and scope.is_empty:
+            raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
+        with self._connection() as conn:
+            return lifecycle.erase(conn, scope, memory_id, tombstone)
+
+    def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
+        """Records of erasures within ``scope``, newest first."""
+        with self._connection() as conn:
+            return lifecycle.tombstones(conn, scope, limit)
 
     def count(self, scope: Scope, where: Node | None = None) -> int:
         """Active memories in scope matching ``where``."""
@@ -424,10 +470,27 @@ class PostgresStore:
         status: str | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        keywords: Sequence[str] | None = None,
     ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id or extraction status."""
+        """Stored raw messages in scope, optionally by id, status, time or keywords."""
         s_sql, s_params = scope_sql(scope, alias="e")
         parts, params = [s_sql], list(s_params)
+        if since is not None:
+            parts.append("e.created_at >= %s")
+            params.append(since)
+        if until is not None:
+            parts.append("e.created_at < %s")
+            params.append(until)
+        if keywords is not None:
+            words = [w for w in keywords if w.strip()]
+            if not words:
+                return []
+            # plainto_tsquery quotes each word; a stop word alone matches nothing here.
+            for w in words:
+                parts.append("e.tsv @@ plainto_tsquery('english', %s)")
+                params.append(w)
         if ids is not None:
             if not ids:
                 return []

@@ -7,7 +7,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,9 @@ import numpy.typing as npt
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, WriteBatch
-from engramdb.store.sqlite import schema
+from engramdb.models import Episode, HistoryEntry, MemoryRecord, Scope, Tombstone, WriteBatch
+from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.sqlite import lifecycle, schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
 from engramdb.store.sqltree import (
@@ -30,6 +31,8 @@ from engramdb.store.sqltree import (
     history_values,
     memory_values,
     row_scope,
+    valid_at_sql,
+    visibility_sql,
 )
 from engramdb.timeutil import to_datetime
 
@@ -254,18 +257,69 @@ class SQLiteStore:
         return {r[0]: self._record(r, r[21] if with_vectors else None) for r in rows}
 
     def list_records(
-        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+        self,
+        scope: Scope,
+        where: Node | None,
+        *,
+        limit: int,
+        offset: int = 0,
+        statuses: Sequence[str] = ACTIVE_ONLY,
+        include_expired: bool = False,
     ) -> list[MemoryRecord]:
-        """Active memories in scope matching ``where``, newest first."""
+        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
+        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "?")
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql} "
+                f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
                 "ORDER BY m.created_at DESC, m.rowid DESC LIMIT ? OFFSET ?",
-                [*s_params, _now_iso(), *w_params, limit, offset],
+                [*s_params, *v_params, *w_params, limit, offset],
             ).fetchall()
         return [self._record(r) for r in rows]
+
+    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
+        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "?")
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_RECORD_COLS}, v.vector FROM memories m "
+                f"JOIN memory_vectors v ON v.rowid = m.rowid WHERE {s_sql} AND {t_sql} "
+                f"AND {w_sql} ORDER BY m.rowid",
+                [*s_params, *t_params, *w_params],
+            ).fetchall()
+        return [self._record(r, r[21]) for r in rows]
+
+    def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
+        """Add access counts and last-access times, one transaction for all of them."""
+        if touches:
+            with self._write() as c:
+                lifecycle.record_access(c, tenant, touches)
+
+    def erase(
+        self, scope: Scope, *, memory_id: str | None, reason: str | None, tombstone: Tombstone
+    ) -> Tombstone:
+        """Erase content for real (see :mod:`engramdb.store.sqlite.lifecycle` for what the
+        file then no longer holds), record ``tombstone``, and return it with its counts."""
+        if memory_id is None and scope.is_empty:
+            raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete = ON")
+            try:
+                with self._write() as c:
+                    lifecycle.erase(c, scope, memory_id, tombstone)
+                # Frames of earlier writes may still hold the text in the WAL file.
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._conn.execute("PRAGMA secure_delete = OFF")
+        return tombstone
+
+    def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
+        """Records of erasures within ``scope``, newest first."""
+        with self._lock:
+            return lifecycle.tombstones(self._conn, scope, limit)
 
     def count(self, scope: Scope, where: Node | None = None) -> int:
         """Active memories in scope matching ``where``."""
@@ -324,10 +378,26 @@ class SQLiteStore:
         status: str | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        keywords: Sequence[str] | None = None,
     ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id or extraction status."""
+        """Stored raw messages in scope, optionally by id, status, time or keywords."""
         s_sql, s_params = scope_sql(scope, alias="e")
         parts, params = [s_sql], list(s_params)
+        if since is not None:
+            parts.append("e.created_at >= ?")
+            params.append(since)
+        if until is not None:
+            parts.append("e.created_at < ?")
+            params.append(until)
+        if keywords is not None:
+            words = [w for w in keywords if w.strip()]
+            if not words:
+                return []
+            # Each word quoted: FTS5 syntax in user text is matched literally, ANDed.
+            parts.append("e.rowid IN (SELECT rowid FROM episodes_fts WHERE episodes_fts MATCH ?)")
+            params.append(" ".join('"' + w.replace('"', '""') + '"' for w in words))
         if ids is not None:
             if not ids:
                 return []
