@@ -32,6 +32,18 @@ def erase(conn: Conn, scope: Scope, memory_id: str | None, tombstone: Tombstone)
         ).fetchall()
         episode_ids = [i for r in rows for i in episode_ids_of(r[2])]
         e_sql, e_params = "e.tenant = %s AND e.id = ANY(%s)", [tenant, episode_ids]
+        if not rows:
+            # Deleted earlier: its history rows still know its scope (migration 4 on).
+            known = conn.execute(
+                "SELECT user_id, agent_id, run_id FROM history WHERE tenant = %s "
+                "AND memory_id = %s AND coalesce(user_id, agent_id, run_id) IS NOT NULL "
+                "LIMIT 1",
+                (tenant, memory_id),
+            ).fetchone()
+            if known is not None:
+                tombstone.scope = Scope(
+                    tenant=tenant, user_id=known[0], agent_id=known[1], run_id=known[2]
+                )
         h_sql = "h.tenant = %s AND h.memory_id = %s"
         h_params: list[Any] = [tenant, memory_id]
     else:

@@ -46,6 +46,18 @@ def erase(
             f"SELECT rowid FROM episodes WHERE tenant = ? AND id IN ({_marks(episode_ids)})",
             (tenant, *episode_ids),
         ).fetchall()
+        if not rows:
+            # Deleted earlier: its history rows still know its scope (migration 4 on).
+            known = c.execute(
+                "SELECT user_id, agent_id, run_id FROM history WHERE tenant = ? "
+                "AND memory_id = ? AND coalesce(user_id, agent_id, run_id) IS NOT NULL "
+                "LIMIT 1",
+                (tenant, memory_id),
+            ).fetchone()
+            if known is not None:
+                tombstone.scope = Scope(
+                    tenant=tenant, user_id=known[0], agent_id=known[1], run_id=known[2]
+                )
         h_sql = "h.tenant = ? AND h.memory_id = ?"
         h_params: list[Any] = [tenant, memory_id]
     else:
