@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b", re.I)
 _DAY = 86400.0
 #: Content-word overlap (Jaccard) two texts need to count as the same statement.
-WORD_OVERLAP = 0.6
+WORD_OVERLAP = 0.8
 
 
 def same_text(a: str, b: str) -> bool:
