@@ -402,7 +402,7 @@ class Memory:
         """
         record = self._owned(memory_id)
         if text is None and metadata is None and expires_at is None and importance is None:
-            raise ValidationError("update needs text, metadata, expires_at or importance")
+            raise ValidationError("update needs text or metadata (or expires_at, importance)")
         change = Change(id=record.id, reason="manual update")
         if expires_at is not None:
             change.expires_at = to_iso(expires_at, field="expires_at")

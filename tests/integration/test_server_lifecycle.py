@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from tests.integration.test_server import Env, auth, error, start
 
 from engramdb.embed.local import LocalEmbedder
-from tests.integration.test_server import Env, auth, error, start
 
 
 @pytest.fixture(scope="module")
