@@ -120,3 +120,25 @@ def test_bad_expiry_and_importance_are_refused_and_nothing_is_written(mem: Memor
     with pytest.raises(ValidationError):
         mem.get_all(user_id="u", include_invalid="yes")  # type: ignore[arg-type]
     assert mem.get(rec["id"])["expires_at"] is None  # type: ignore[index]
+
+
+def test_as_of_counts_facts_learned_later_that_were_true_then(mem: Memory) -> None:
+    out = mem.add("I moved to Oslo in March 2021.", user_id="u", timestamp="2024-01-10")
+    (oslo,) = out["results"]
+    record = mem.get(oslo["id"])
+    assert record is not None and record["valid_at"].startswith("2021-03")
+    assert record["created_at"].startswith("2024-01-10")
+    hits = mem.search("where does the user live", user_id="u", as_of="2022-06-01")
+    assert [h["id"] for h in hits["results"]] == [oslo["id"]]
+    assert mem.search("live", user_id="u", as_of="2020-06-01")["results"] == []
+
+
+def test_as_of_leaves_out_archived_and_deleted_memories(mem: Memory) -> None:
+    mem.add("User likes green tea", user_id="u", infer=False, timestamp="2022-01-01")
+    mem.add("user likes green tea.", user_id="u", infer=False, timestamp="2022-01-01")
+    b = mem.add("User plays chess", user_id="u", infer=False, timestamp="2022-01-01")
+    report = mem.consolidate(user_id="u")
+    assert report["archived"] == 1
+    mem.delete(b["results"][0]["id"])
+    hits = mem.search("green tea chess", user_id="u", as_of="2023-01-01")["results"]
+    assert [h["id"] for h in hits] == [report["merged"][0]["survivor"]]
