@@ -622,7 +622,10 @@ class Memory:
             erased_at=iso(utcnow()),
         )
         erased = self.store.erase(scope, memory_id=memory_id, reason=why, tombstone=tombstone)
-        return erased.to_dict()
+        out = erased.to_dict()
+        if memory_id is not None and not erased.counts.get("episodes"):
+            out["note"] = "no source messages of this memory were found; none were erased"
+        return out
 
     def tombstones(
         self,

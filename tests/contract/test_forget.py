@@ -120,10 +120,18 @@ def test_forget_one_memory_erases_it_its_history_and_its_episodes(mem: Memory) -
     assert not any(e["content"] == f"I live in {SECRET}." for e in mem.episodes(user_id="a"))
     # The user's other memories stay.
     assert mem.get(ids["note"]) is not None
+    # A memory stored verbatim names no episode: the messages with its exact text go.
+    verbatim = mem.add("call me at 555-0199", user_id="a", run_id="r2", infer=False)
+    mem.add("call me at 555-0199", user_id="zz", infer=False)
+    gone = mem.forget(memory_id=verbatim["results"][0]["id"])
+    assert gone["counts"]["episodes"] == 1 and "note" not in gone
+    assert all("555-0199" not in e["content"] for e in mem.episodes(user_id="a"))
+    assert len(mem.episodes(user_id="zz")) == 1  # another scope keeps its own
     # A memory deleted earlier can still be forgotten: its history text goes.
-    mem.forget(memory_id=ids["deleted"])
+    late = mem.forget(memory_id=ids["deleted"])
     assert all(h["old_memory"] is None for h in mem.history(ids["deleted"]))
-    assert len(mem.tombstones(user_id="a")) == 2
+    assert "none were erased" in late["note"]
+    assert len(mem.tombstones(user_id="a")) == 3
 
 
 def test_forget_needs_a_scope_or_an_existing_memory(mem: Memory) -> None:

@@ -27,11 +27,16 @@ def erase(conn: Conn, scope: Scope, memory_id: str | None, tombstone: Tombstone)
     tenant = scope.tenant
     if memory_id is not None:
         rows = conn.execute(
-            "SELECT rowid, id, metadata FROM memories WHERE id = %s AND tenant = %s FOR UPDATE",
+            "SELECT rowid, id, metadata, memory FROM memories WHERE id = %s AND tenant = %s "
+            "FOR UPDATE",
             (memory_id, tenant),
         ).fetchall()
         episode_ids = [i for r in rows for i in episode_ids_of(r[2])]
-        e_sql, e_params = "e.tenant = %s AND e.id = ANY(%s)", [tenant, episode_ids]
+        # Its source messages: those its metadata names, and (for memories stored verbatim,
+        # which name none) the messages of its scope with exactly its text.
+        s_sql, s_params = scope_sql(tombstone.scope, alias="e")
+        e_sql = f"e.tenant = %s AND (e.id = ANY(%s) OR ({s_sql} AND e.content = ANY(%s)))"
+        e_params = [tenant, episode_ids, *s_params, [r[3] for r in rows]]
         if not rows:
             # Deleted earlier: its history rows still know its scope (migration 4 on).
             known = conn.execute(

@@ -487,10 +487,14 @@ class PostgresStore:
             words = [w for w in keywords if w.strip()]
             if not words:
                 return []
-            # plainto_tsquery quotes each word; a stop word alone matches nothing here.
+            # plainto_tsquery quotes each word; a word Postgres drops as a stop word (its
+            # query is empty) is skipped, as SQLite's tokenizer would keep and match it.
             for w in words:
-                parts.append("e.tsv @@ plainto_tsquery('english', %s)")
-                params.append(w)
+                parts.append(
+                    "(numnode(plainto_tsquery('english', %s)) = 0 "
+                    "OR e.tsv @@ plainto_tsquery('english', %s))"
+                )
+                params.extend([w, w])
         if ids is not None:
             if not ids:
                 return []

@@ -38,13 +38,18 @@ def erase(
     tenant = scope.tenant
     if memory_id is not None:
         rows = c.execute(
-            "SELECT rowid, id, metadata FROM memories WHERE id = ? AND tenant = ?",
+            "SELECT rowid, id, metadata, memory FROM memories WHERE id = ? AND tenant = ?",
             (memory_id, tenant),
         ).fetchall()
         episode_ids = [i for r in rows for i in episode_ids_of(json.loads(r[2]))]
+        texts = [r[3] for r in rows]
+        # Its source messages: those its metadata names, and (for memories stored verbatim,
+        # which name none) the messages of its scope with exactly its text.
+        e_sql, e_params = scope_sql(tombstone.scope, alias="e")
         e_rows = c.execute(
-            f"SELECT rowid FROM episodes WHERE tenant = ? AND id IN ({_marks(episode_ids)})",
-            (tenant, *episode_ids),
+            f"SELECT e.rowid FROM episodes e WHERE e.tenant = ? AND (e.id IN "
+            f"({_marks(episode_ids)}) OR ({e_sql} AND e.content IN ({_marks(texts)})))",
+            (tenant, *episode_ids, *e_params, *texts),
         ).fetchall()
         if not rows:
             # Deleted earlier: its history rows still know its scope (migration 4 on).
