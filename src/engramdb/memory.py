@@ -621,7 +621,7 @@ class Memory:
             reason=why,
             erased_at=iso(utcnow()),
         )
-        erased = self.store.erase(scope, memory_id=memory_id, reason=why, tombstone=tombstone)
+        erased = self.store.erase(scope, memory_id=memory_id, tombstone=tombstone)
         out = erased.to_dict()
         if memory_id is not None and not erased.counts.get("episodes"):
             out["note"] = "no source messages of this memory were found; none were erased"

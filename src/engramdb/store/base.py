@@ -70,13 +70,12 @@ class Store(Protocol):
         in one transaction. Ids that no longer exist are skipped. Changes nothing else."""
         ...
 
-    def erase(
-        self, scope: Scope, *, memory_id: str | None, reason: str | None, tombstone: Tombstone
-    ) -> Tombstone:
+    def erase(self, scope: Scope, *, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
         """Erase content for real, in one transaction, and record ``tombstone``.
 
-        With ``memory_id``: that memory (any status), the text of its history rows, and the
-        episodes its metadata names as its source. Without: every memory of ``scope`` (which
+        With ``memory_id``: that memory (any status), the text of its history rows, and its
+        source episodes (those its metadata names, and those of ``tombstone.scope`` whose
+        content is exactly its text). Without: every memory of ``scope`` (which
         must name a user, agent or run), its vectors and keyword entries, the episodes of the
         scope and the text of the history rows of the scope. Returns ``tombstone`` with the
         counts of what was erased filled in. Backends also remove the bytes where they can

@@ -386,9 +386,7 @@ class PostgresStore:
             with self._connection() as conn:
                 lifecycle.record_access(conn, tenant, touches)
 
-    def erase(
-        self, scope: Scope, *, memory_id: str | None, reason: str | None, tombstone: Tombstone
-    ) -> Tombstone:
+    def erase(self, scope: Scope, *, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
         """Erase content for real in one transaction (see
         :mod:`engramdb.store.postgres.lifecycle` for what is guaranteed), record
         ``tombstone`` and return it with its counts."""

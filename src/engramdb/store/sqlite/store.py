@@ -298,9 +298,7 @@ class SQLiteStore:
             with self._write() as c:
                 lifecycle.record_access(c, tenant, touches)
 
-    def erase(
-        self, scope: Scope, *, memory_id: str | None, reason: str | None, tombstone: Tombstone
-    ) -> Tombstone:
+    def erase(self, scope: Scope, *, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
         """Erase content for real (see :mod:`engramdb.store.sqlite.lifecycle` for what the
         file then no longer holds), record ``tombstone``, and return it with its counts."""
         if memory_id is None and scope.is_empty:
