@@ -143,3 +143,23 @@ def test_procedural_memories_are_retrievable_by_type(mem: Memory) -> None:
     assert procs["results"][0]["memory_type"] == "procedural"
     hits = mem.search("flight", agent_id="travel-bot", filters={"memory_type": "procedural"})
     assert [h["memory_type"] for h in hits["results"]] == ["procedural"]
+
+
+def test_postgres_access_flush_never_waits_on_a_locked_row(mem: Memory, backend: str) -> None:
+    if backend != "postgres":
+        pytest.skip("row locks held by another connection: Postgres only")
+    import time
+
+    import psycopg
+
+    memory_id = mem.add("I live in Porto.", user_id="u", infer=False)["results"][0]["id"]
+    other = mem.add("I play chess.", user_id="u", infer=False)["results"][0]["id"]
+    with psycopg.connect(mem.store.dsn) as writer:  # type: ignore[attr-defined]
+        writer.execute("SELECT 1 FROM memories WHERE id = %s FOR UPDATE", (memory_id,))
+        mem._access.touch(mem.tenant, [memory_id, other])
+        started = time.monotonic()
+        assert mem._access.flush() == 2
+        assert time.monotonic() - started < 5
+        writer.rollback()
+    assert mem.get(memory_id)["access_count"] == 0  # type: ignore[index]
+    assert mem.get(other)["access_count"] == 1  # type: ignore[index]

@@ -50,7 +50,7 @@ class AccessLog:
                 self._thread.start()
 
     def flush(self) -> int:
-        """Write the noted touches now; how many memories were updated."""
+        """Write the noted touches now; how many memories they were sent for."""
         with self._flush_lock:
             with self._lock:
                 pending, self._pending = self._pending, {}

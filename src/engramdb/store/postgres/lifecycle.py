@@ -124,10 +124,17 @@ def tombstones(conn: Conn, scope: Scope, limit: int) -> list[Tombstone]:
 
 
 def record_access(conn: Conn, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
-    """Add access counts inside the caller's transaction; no other column changes."""
-    with conn.cursor() as c:
-        c.executemany(
-            "UPDATE memories SET access_count = access_count + %s, last_accessed_at = "
-            "greatest(last_accessed_at, %s) WHERE id = %s AND tenant = %s",
-            [(n, at, memory_id, tenant) for memory_id, (n, at) in touches.items()],
-        )
+    """Add access counts inside the caller's transaction; no other column changes.
+
+    Rows a writer holds locked are skipped (their touches are dropped, counts being
+    best-effort): the flush never waits on a write, so it can never deadlock one.
+    """
+    ids = list(touches)
+    conn.execute(
+        "WITH t (id, n, at) AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::text[])), "
+        "l AS (SELECT m.rowid, t.n, t.at FROM memories m JOIN t ON m.id = t.id "
+        "WHERE m.tenant = %s ORDER BY m.rowid FOR UPDATE OF m SKIP LOCKED) "
+        "UPDATE memories m SET access_count = m.access_count + l.n, "
+        "last_accessed_at = greatest(m.last_accessed_at, l.at) FROM l WHERE m.rowid = l.rowid",
+        (ids, [touches[i][0] for i in ids], [touches[i][1] for i in ids], tenant),
+    )
