@@ -622,10 +622,9 @@ class Memory:
             erased_at=iso(utcnow()),
         )
         erased = self.store.erase(scope, memory_id=memory_id, tombstone=tombstone)
-        out = erased.to_dict()
         if memory_id is not None and not erased.counts.get("episodes"):
-            out["note"] = "no source messages of this memory were found; none were erased"
-        return out
+            erased.notes.append("no source messages of this memory were found; none were erased")
+        return erased.to_dict()
 
     def tombstones(
         self,

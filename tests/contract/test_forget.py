@@ -124,13 +124,13 @@ def test_forget_one_memory_erases_it_its_history_and_its_episodes(mem: Memory) -
     verbatim = mem.add("call me at 555-0199", user_id="a", run_id="r2", infer=False)
     mem.add("call me at 555-0199", user_id="zz", infer=False)
     gone = mem.forget(memory_id=verbatim["results"][0]["id"])
-    assert gone["counts"]["episodes"] == 1 and "note" not in gone
+    assert gone["counts"]["episodes"] == 1 and "notes" not in gone
     assert all("555-0199" not in e["content"] for e in mem.episodes(user_id="a"))
     assert len(mem.episodes(user_id="zz")) == 1  # another scope keeps its own
     # A memory deleted earlier can still be forgotten: its history text goes.
     late = mem.forget(memory_id=ids["deleted"])
     assert all(h["old_memory"] is None for h in mem.history(ids["deleted"]))
-    assert "none were erased" in late["note"]
+    assert "none were erased" in late["notes"][0]
     assert len(mem.tombstones(user_id="a")) == 3
 
 
@@ -157,3 +157,21 @@ def test_other_tenants_are_not_reached(mem: Memory) -> None:
     assert other.tombstones() == []
     with pytest.raises(MemoryNotFoundError):
         mem.forget(memory_id=other.get_all(user_id="a")["results"][0]["id"])
+
+
+def test_sqlite_forget_says_when_a_reader_keeps_the_wal(
+    mem: Memory, backend: str, store_path: Path
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    mem.add(f"I live in {SECRET}.", user_id="a", infer=False)
+    reader = sqlite3.connect(store_path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM memories").fetchone()  # pins a snapshot
+        tomb = mem.forget(user_id="a")
+        assert "WAL" in tomb["notes"][0]
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert "notes" not in mem.forget(user_id="a")

@@ -10,7 +10,8 @@ What :func:`erase` guarantees for the file, once it returns:
   cells and freed pages with zeros instead of leaving them on the freelist;
 - afterwards the WAL is checkpointed and truncated, so older frames holding the text leave
   the ``-wal`` file. If another connection holds a read snapshot the truncation cannot
-  finish; the text then stays in the WAL until the next checkpoint that completes.
+  finish; the text then stays in the WAL until the next checkpoint that completes, and the
+  returned tombstone says so in its ``notes``.
 
 Not covered: copies outside the file (backups, the filesystem's own freed blocks).
 """

@@ -309,7 +309,12 @@ class SQLiteStore:
                 with self._write() as c:
                     lifecycle.erase(c, scope, memory_id, tombstone)
                 # Frames of earlier writes may still hold the text in the WAL file.
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if busy:
+                    tombstone.notes.append(
+                        "another connection holds a read snapshot: the WAL file keeps older "
+                        "frames until the next checkpoint that completes"
+                    )
             finally:
                 self._conn.execute("PRAGMA secure_delete = OFF")
         return tombstone
