@@ -63,6 +63,10 @@ class AsyncMemory:
     stats = _threaded(Memory.stats)
     feedback = _threaded(Memory.feedback)
     lessons = _threaded(Memory.lessons)
+    forget = _threaded(Memory.forget)
+    tombstones = _threaded(Memory.tombstones)
+    consolidate = _threaded(Memory.consolidate)
+    restore = _threaded(Memory.restore)
     close = _threaded(Memory.close)
 
     async def __aenter__(self) -> AsyncMemory:

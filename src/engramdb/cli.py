@@ -322,6 +322,9 @@ def search(
         float | None, typer.Option("--threshold", help="drop hits below this similarity")
     ] = None,
     filters: FiltersOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="answer as memory stood then (ISO-8601 time)")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """The memories most relevant to QUERY in a scope, best first."""
@@ -336,6 +339,7 @@ def search(
         filters=where,
         limit=limit,
         threshold=threshold,
+        as_of=as_of,
     )
     ms = (time.perf_counter() - started) * 1000
     if _emit(ctx, json_, result):
@@ -367,6 +371,12 @@ def list_(
     limit: LimitOpt = 100,
     offset: Annotated[int, typer.Option("--offset", min=0, help="skip this many")] = 0,
     filters: FiltersOpt = None,
+    invalid: Annotated[
+        bool, typer.Option("--include-invalid", help="also superseded memories")
+    ] = False,
+    archived: Annotated[
+        bool, typer.Option("--include-archived", help="also archived memories")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Memories in a scope, newest first."""
@@ -375,7 +385,14 @@ def list_(
         _state(ctx)
         .memory()
         .get_all(
-            user_id=user, agent_id=agent, run_id=run, filters=where, limit=limit, offset=offset
+            user_id=user,
+            agent_id=agent,
+            run_id=run,
+            filters=where,
+            limit=limit,
+            offset=offset,
+            include_invalid=invalid,
+            include_archived=archived,
         )
     )
     if not _emit(ctx, json_, result):
@@ -422,6 +439,64 @@ def history(
             escape(e.get("reason") or ""),
         )
     _state(ctx).out.print(table)
+
+
+# -- lifecycle ----------------------------------------------------------------------------
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    memory_id: Annotated[str | None, typer.Argument(metavar="ID")] = None,
+    user: UserOpt = None,
+    agent: AgentOpt = None,
+    run: RunOpt = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="kept in the tombstone")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Erase one memory (ID) or a whole scope for real; a content-free tombstone remains."""
+    result = (
+        _state(ctx)
+        .memory()
+        .forget(user_id=user, agent_id=agent, run_id=run, memory_id=memory_id, reason=reason)
+    )
+    if not _emit(ctx, json_, result):
+        counts = ", ".join(f"{n} {kind}" for kind, n in result["counts"].items())
+        _state(ctx).out.print(f"erased {counts} (tombstone {result['id']})")
+
+
+@app.command()
+def consolidate(
+    ctx: typer.Context,
+    user: UserOpt = None,
+    agent: AgentOpt = None,
+    run: RunOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report, change nothing")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Merge near-duplicate memories of a scope and archive stale low-value ones."""
+    report = (
+        _state(ctx).memory().consolidate(user_id=user, agent_id=agent, run_id=run, dry_run=dry_run)
+    )
+    if not _emit(ctx, json_, report):
+        verb = "would archive" if dry_run else "archived"
+        merged = sum(len(m["archived"]) for m in report["merged"])
+        _state(ctx).out.print(
+            f"{verb} {report['archived']} of {report['examined']} memories "
+            f"({merged} near-duplicates, {len(report['stale'])} stale)"
+        )
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    memory_id: Annotated[str, typer.Argument(metavar="ID")],
+    json_: JsonOpt = False,
+) -> None:
+    """Bring back a memory that consolidate archived."""
+    result = _state(ctx).memory().restore(memory_id)
+    if not _emit(ctx, json_, result):
+        _state(ctx).out.print(f"restored {result['id']}")
 
 
 @app.command()

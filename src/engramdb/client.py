@@ -180,6 +180,8 @@ def add_call(
     timestamp: TimeInput | None = None,
     memory_type: str | None = None,
     outcome: str | None = None,
+    expires_at: TimeInput | None = None,
+    importance: float | None = None,
 ) -> Call[dict[str, Any]]:
     """``Memory.add`` as a request."""
     body = _drop_none(
@@ -192,6 +194,8 @@ def add_call(
             "timestamp": _time(timestamp),
             "memory_type": memory_type,
             "outcome": outcome,
+            "expires_at": _time(expires_at),
+            "importance": importance,
         }
     )
     body["infer"] = infer
@@ -207,6 +211,7 @@ def search_call(
     filters: dict[str, Any] | None = None,
     limit: int = 10,
     threshold: float | None = None,
+    as_of: TimeInput | None = None,
 ) -> Call[dict[str, Any]]:
     """``Memory.search`` as a request."""
     body = _drop_none(
@@ -218,6 +223,7 @@ def search_call(
             "filters": filters,
             "limit": limit,
             "threshold": threshold,
+            "as_of": _time(as_of),
         }
     )
     return Call("POST", "/v1/search", _dict, content=_json(body))
@@ -237,6 +243,9 @@ def get_all_call(
     filters: dict[str, Any] | None = None,
     limit: int = 100,
     offset: int = 0,
+    include_invalid: bool = False,
+    include_archived: bool = False,
+    include_expired: bool = False,
 ) -> Call[dict[str, Any]]:
     """``Memory.get_all`` as a request."""
     params = _drop_none(
@@ -249,15 +258,30 @@ def get_all_call(
             "offset": offset,
         }
     )
+    flags = {"include_invalid": include_invalid, "include_archived": include_archived}
+    flags["include_expired"] = include_expired
+    params.update({k: "true" for k, v in flags.items() if v is True})
     return Call("GET", "/v1/memories", _dict, params=params)
 
 
 def update_call(
-    memory_id: str, text: str | None = None, metadata: dict[str, Any] | None = None
+    memory_id: str,
+    text: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    *,
+    expires_at: TimeInput | None = None,
+    importance: float | None = None,
 ) -> Call[dict[str, Any]]:
     """``Memory.update`` as a request."""
     mid = _id(memory_id)
-    body = _drop_none({"text": text, "metadata": metadata})
+    body = _drop_none(
+        {
+            "text": text,
+            "metadata": metadata,
+            "expires_at": _time(expires_at),
+            "importance": importance,
+        }
+    )
     return Call("PUT", _path(mid), _dict, content=_json(body), memory_id=mid)
 
 
@@ -309,6 +333,52 @@ def lessons_call(
         }
     )
     return Call("POST", "/v1/lessons", _dict, content=_json(body))
+
+
+def forget_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    memory_id: str | None = None,
+    reason: str | None = None,
+) -> Call[dict[str, Any]]:
+    """``Memory.forget`` as a request (the server refuses an empty scope)."""
+    body = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id, "reason": reason}
+    body["memory_id"] = memory_id
+    return Call("POST", "/v1/forget", _dict, content=_json(_drop_none(body)), memory_id=memory_id)
+
+
+def tombstones_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    limit: int = 100,
+) -> Call[list[dict[str, Any]]]:
+    """``Memory.tombstones`` as a request."""
+    params = _drop_none({"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+    params["limit"] = limit
+    return Call("GET", "/v1/tombstones", lambda v: _list(_dict(v).get("results")), params=params)
+
+
+def consolidate_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+) -> Call[dict[str, Any]]:
+    """``Memory.consolidate`` as a request."""
+    body = _drop_none({"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+    body["dry_run"] = dry_run
+    return Call("POST", "/v1/consolidate", _dict, content=_json(body))
+
+
+def restore_call(memory_id: str) -> Call[dict[str, Any]]:
+    """``Memory.restore`` as a request."""
+    mid = _id(memory_id)
+    return Call("POST", _path(mid, "/restore"), _dict, memory_id=mid)
 
 
 def reset_call() -> Call[None]:
@@ -392,6 +462,10 @@ class Client:
     feedback = _sync(feedback_call)
     lessons = _sync(lessons_call)
     reset = _sync(reset_call)
+    forget = _sync(forget_call)
+    tombstones = _sync(tombstones_call)
+    consolidate = _sync(consolidate_call)
+    restore = _sync(restore_call)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -445,6 +519,10 @@ class AsyncClient:
     feedback = _async(feedback_call)
     lessons = _async(lessons_call)
     reset = _async(reset_call)
+    forget = _async(forget_call)
+    tombstones = _async(tombstones_call)
+    consolidate = _async(consolidate_call)
+    restore = _async(restore_call)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -114,6 +114,11 @@ def _descriptions(default_user: str | None) -> dict[str, str]:
             "The old text stays in memory_history."
         ),
         "delete_memory": "Delete one memory by its id. Its history is kept.",
+        "forget_memory": (
+            "Erase one memory for real when the user asks to forget it: its text, its history "
+            "text and the messages it came from are removed; only a content-free record that "
+            "something was erased remains. Use delete_memory for ordinary removals."
+        ),
         "memory_history": (
             "Every change of a memory (ADD, UPDATE, SUPERSEDE, DELETE), oldest first; "
             "available even after the memory was deleted."
@@ -273,6 +278,17 @@ class _Tools:
         memory = self.writable(ctx).memory
         return await _run(functools.partial(memory.delete, memory_id))
 
+    async def forget_memory(
+        self,
+        ctx: Context,
+        memory_id: MemoryId,
+        reason: Annotated[
+            str | None, Field(max_length=500, description="Why (kept in the erasure record).")
+        ] = None,
+    ) -> dict[str, Any]:
+        memory = self.writable(ctx).memory
+        return await _run(functools.partial(memory.forget, memory_id=memory_id, reason=reason))
+
     async def memory_history(self, ctx: Context, memory_id: MemoryId) -> dict[str, Any]:
         memory = self.access(ctx).memory
 
@@ -354,7 +370,7 @@ _DELETE = ToolAnnotations(
 
 
 def register_tools(server: MCPServer, *, fixed: McpAccess | None, default_user: str | None) -> None:
-    """Add the memory tools (seven) and the learning tools (three) to ``server``.
+    """Add the memory tools (eight) and the learning tools (three) to ``server``.
 
     ``fixed`` is the access of every call that carries none in its request (stdio); with
     ``fixed=None`` such calls fail, which is what an HTTP server wants.
@@ -368,6 +384,7 @@ def register_tools(server: MCPServer, *, fixed: McpAccess | None, default_user: 
         (tools.get_memory, "Get a memory", _READ),
         (tools.update_memory, "Update a memory", _CHANGE),
         (tools.delete_memory, "Delete a memory", _DELETE),
+        (tools.forget_memory, "Forget a memory for real", _DELETE),
         (tools.memory_history, "Memory history", _READ),
         (tools.memory_feedback, "Give feedback on a memory", _WRITE),
         (tools.record_experience, "Record an experience", _WRITE),

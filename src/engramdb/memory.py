@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,22 +18,28 @@ from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
 from engramdb.learn import feedback as learn_feedback
 from engramdb.learn import lessons as learn_lessons
 from engramdb.learn.experience import add_options
+from engramdb.lifecycle import consolidate as consolidation
+from engramdb.lifecycle.access import AccessLog
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.sync import run_sync
-from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
+from engramdb.models import Change, Episode, MemoryRecord, Scope, Tombstone, WriteBatch
 from engramdb.queue import BackgroundQueue, worker_id
 from engramdb.registry import build_embedder, build_extractor, build_llm, build_store
+from engramdb.retrieve.asof import search_as_of
 from engramdb.retrieve.profile import build_profile
 from engramdb.retrieve.search import Hit, search
+from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
-from engramdb.timeutil import TimeInput, iso, to_iso, utcnow
+from engramdb.timeutil import TimeInput, iso, to_datetime, to_iso, utcnow
 from engramdb.validation import (
     MAX_LIMIT,
     MAX_QUERY_CHARS,
     check_id,
+    check_importance,
     check_limit,
     check_metadata,
     check_offset,
+    check_reason,
     check_utf8,
 )
 
@@ -116,6 +123,8 @@ class Memory:
         #: Called with (tenant, usage) after every extraction that used the LLM; the server
         #: meters LLM calls and tokens per tenant with it.
         self.on_usage: Callable[[str, Usage], None] | None = None
+        self._access = AccessLog(self.store)
+        self._owns_access = True
         self._queue = BackgroundQueue(self)
         self._closed = threading.Event()
         # Work queued by a process that died before extracting it resumes here.
@@ -142,6 +151,8 @@ class Memory:
         cfg = self.config.model_copy(update={"tenant": tenant})
         view = Memory(config=cfg, embedder=self.embedder, store=self.store, llm=self.llm)
         view.on_usage = self.on_usage
+        # One access log per store: a facade per API key must not start a thread each.
+        view._access, view._owns_access = self._access, False
         return view
 
     # -- scope ----------------------------------------------------------------------------
@@ -199,6 +210,8 @@ class Memory:
         memory_type: str | None = None,
         background: bool = False,
         outcome: str | None = None,
+        expires_at: TimeInput | None = None,
+        importance: float | None = None,
     ) -> dict[str, Any]:
         """Remember ``messages`` (a string, a ``{"role", "content"}`` dict, or a list).
 
@@ -214,6 +227,8 @@ class Memory:
         ``memory_type="experience"`` (with ``agent_id`` and ``outcome`` "success", "failure" or
         "partial") stores the episode's lessons, found again by :meth:`lessons`.
         ``background=True`` queues extraction durably and returns at once.
+        ``expires_at`` (a time) hides the memories made from these messages after it;
+        ``importance`` (0..1, default 0.5) weighs them in decay ranking and consolidation.
 
         Returns ``{"results": [{"id", "memory", "event", ...}], ...}`` where event is ADD,
         UPDATE, SUPERSEDE, DELETE or NONE.
@@ -229,11 +244,19 @@ class Memory:
                 f"memory_type must be one of {', '.join(MEMORY_TYPES)}, not {memory_type!r}"
             )
         options = add_options(memory_type, outcome, scope, infer)
+        lifecycle: dict[str, Any] = {}
+        if expires_at is not None:
+            lifecycle["expires_at"] = to_iso(expires_at, field="expires_at")
+        if importance is not None:
+            lifecycle["importance"] = check_importance(importance)
         if not infer:
             vectors = self.embedder.embed([plan.memory_text(m) for m in msgs])
             batch, results = plan.verbatim(
                 msgs, vectors, scope, meta, at, memory_type=memory_type or "fact"
             )
+            for new in batch.inserts:
+                new.expires_at = lifecycle.get("expires_at")
+                new.importance = lifecycle.get("importance", new.importance)
             # The turns are kept as episodes too (working memory, provenance), in the same
             # transaction; there is nothing to extract from them.
             batch.episodes = episodes_for(msgs, scope, meta, at, {})
@@ -243,6 +266,7 @@ class Memory:
             return {"results": results, "usage": _usage_dict(Usage())}
         if memory_type and not options:
             options = {"memory_type": memory_type}
+        options.update(lifecycle)
         episodes = episodes_for(msgs, scope, meta, at, options)
         if background:
             for e in episodes:
@@ -411,25 +435,51 @@ class Memory:
         agent_id: str | None = None,
         run_id: str | None = None,
         limit: int = 100,
+        since: TimeInput | None = None,
+        until: TimeInput | None = None,
+        query: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The raw messages kept for a scope, newest first, with their extraction status."""
+        """The raw messages kept for a scope, newest first, with their extraction status.
+
+        Episodic memory: ``since``/``until`` keep those said in ``[since, until)``; ``query``
+        keeps those containing every content word of it (stemmed keyword match).
+        """
         scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="episodes")
-        out = [e.to_dict() for e in self.store.episodes(scope, limit=check_limit(limit))]
+        if query is not None and (not isinstance(query, str) or len(query) > MAX_QUERY_CHARS):
+            raise ValidationError(f"query must be a string of at most {MAX_QUERY_CHARS} chars")
+        found = self.store.episodes(
+            scope,
+            limit=check_limit(limit),
+            since=None if since is None else to_iso(since, field="since"),
+            until=None if until is None else to_iso(until, field="until"),
+            keywords=None if query is None else terms(query),
+        )
+        out = [e.to_dict() for e in found]
         for e in out:
             e["metadata"].pop(OPTIONS_KEY, None)
         return out
 
     def update(
-        self, memory_id: str, text: str | None = None, metadata: dict[str, Any] | None = None
+        self,
+        memory_id: str,
+        text: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        expires_at: TimeInput | None = None,
+        importance: float | None = None,
     ) -> dict[str, Any]:
-        """Change a memory's text and/or metadata (metadata is replaced, not merged).
+        """Change a memory's text, metadata (replaced, not merged), expiry or importance.
 
         The old text stays in :meth:`history`.
         """
         record = self._owned(memory_id)
-        if text is None and metadata is None:
-            raise ValidationError("update needs text or metadata")
+        if text is None and metadata is None and expires_at is None and importance is None:
+            raise ValidationError("update needs text or metadata (or expires_at, importance)")
         change = Change(id=record.id, reason="manual update")
+        if expires_at is not None:
+            change.expires_at = to_iso(expires_at, field="expires_at")
+        if importance is not None:
+            change.importance = check_importance(importance)
         if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise ValidationError("text must be a non-empty string")
@@ -478,12 +528,20 @@ class Memory:
         filters: dict[str, Any] | None = None,
         limit: int = 10,
         threshold: float | None = None,
+        as_of: TimeInput | None = None,
     ) -> dict[str, Any]:
         """The memories most relevant to ``query`` in a scope, best first.
 
         Hybrid retrieval: vector and keyword candidates fused by rank. ``score`` is the fused
         score scaled so the best hit is 1.0; ``similarity`` is the cosine similarity to the
         query, and ``threshold`` drops hits whose similarity is below it.
+
+        ``as_of`` (a time) answers as memory stood then: memories true at that time in valid
+        time (``valid_at <= as_of < invalid_at``), including those superseded since. What
+        counts is when a fact was true, not when it was learned: a memory recorded after
+        ``as_of`` about something already true then ("I have lived in Porto since 2019",
+        said in 2024) is included, because the question is about the world at that time and
+        that is our best knowledge of it. Deleted, archived and expired memories are not.
         """
         _check_query(query)
         if threshold is not None and (
@@ -493,21 +551,39 @@ class Memory:
         scope, where = self._scope(
             user_id, agent_id, run_id, filters, required=True, action="search"
         )
-        hits = self._hits(query, scope, where, check_limit(limit), threshold)
+        hits = self._hits(query, scope, where, check_limit(limit), threshold, as_of)
+        self._access.touch(self.tenant, (h.record.id for h in hits))
         return {"results": [_hit_dict(h) for h in hits]}
 
     def _hits(
-        self, query: str, scope: Scope, where: Node | None, limit: int, threshold: float | None
+        self,
+        query: str,
+        scope: Scope,
+        where: Node | None,
+        limit: int,
+        threshold: float | None,
+        as_of: TimeInput | None = None,
     ) -> list[Hit]:
         vector = (
             self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
         )
-        return search(
-            self.store,
+        if as_of is None:
+            return search(
+                self.store,
+                vector,
+                query,
+                scope,
+                where,
+                limit=limit,
+                threshold=threshold,
+                cfg=self.config.retrieval,
+            )
+        at = to_iso(as_of, field="as_of")
+        return search_as_of(
+            self.store.records_valid_at(scope, where, at),
             vector,
             query,
-            scope,
-            where,
+            at=to_datetime(at).timestamp(),
             limit=limit,
             threshold=threshold,
             cfg=self.config.retrieval,
@@ -518,7 +594,10 @@ class Memory:
         if not isinstance(memory_id, str) or not memory_id:
             raise ValidationError(f"memory_id must be a non-empty string, not {memory_id!r}")
         record = self.store.get(memory_id, self.tenant)
-        return None if record is None else record.to_dict()
+        if record is None:
+            return None
+        self._access.touch(self.tenant, [record.id])
+        return record.to_dict()
 
     def get_all(
         self,
@@ -529,14 +608,37 @@ class Memory:
         filters: dict[str, Any] | None = None,
         limit: int = 100,
         offset: int = 0,
+        include_invalid: bool = False,
+        include_archived: bool = False,
+        include_expired: bool = False,
     ) -> dict[str, Any]:
-        """Memories in a scope, newest first, optionally filtered."""
+        """Memories in a scope, newest first, optionally filtered.
+
+        Active, unexpired memories by default; ``include_invalid`` adds superseded ones (with
+        their ``invalid_at``), ``include_archived`` those :meth:`consolidate` archived, and
+        ``include_expired`` those past their ``expires_at``.
+        """
         scope, where = self._scope(
             user_id, agent_id, run_id, filters, required=True, action="get_all"
         )
         limit = check_limit(limit)
         offset = check_offset(offset)
-        records = self.store.list_records(scope, where, limit=limit, offset=offset)
+        statuses = ["active"]
+        for flag, status in ((include_invalid, "superseded"), (include_archived, "archived")):
+            if not isinstance(flag, bool):
+                raise ValidationError(f"include_* options must be booleans, not {flag!r}")
+            if flag:
+                statuses.append(status)
+        if not isinstance(include_expired, bool):
+            raise ValidationError(f"include_expired must be a boolean, not {include_expired!r}")
+        records = self.store.list_records(
+            scope,
+            where,
+            limit=limit,
+            offset=offset,
+            statuses=statuses,
+            include_expired=include_expired,
+        )
         return {"results": [r.to_dict() for r in records]}
 
     def history(self, memory_id: str) -> list[dict[str, Any]]:
@@ -558,6 +660,106 @@ class Memory:
             out["usage"] = _usage_dict(self._usage)
         return out
 
+    # -- forgetting and consolidation ------------------------------------------------------
+
+    def forget(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        memory_id: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Erase for real: content is removed everywhere, a content-free tombstone remains.
+
+        With ``memory_id``: that memory (deleted earlier or not), the text of its history
+        and the episodes it was extracted from. With a scope: every memory, vector, keyword
+        entry and episode of it and the text of its history. A scope is required: there is
+        no "forget everything". Returns the tombstone (what kinds were erased, how many).
+        Unlike :meth:`delete`, which keeps history, nothing said can be read back.
+        """
+        why = check_reason(reason)
+        if memory_id is not None:
+            if user_id is not None or agent_id is not None or run_id is not None:
+                raise ValidationError("give memory_id or a scope to forget, not both")
+            if not isinstance(memory_id, str) or not memory_id:
+                raise ValidationError(f"memory_id must be a non-empty string, not {memory_id!r}")
+            record = self.store.get(memory_id, self.tenant)
+            if record is None and not self.store.history(memory_id, self.tenant):
+                raise MemoryNotFoundError(memory_id)
+            scope = record.scope if record is not None else Scope(tenant=self.tenant)
+        else:
+            scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="forget")
+        tombstone = Tombstone(
+            id=str(uuid.uuid4()),
+            scope=scope,
+            memory_id=memory_id,
+            reason=why,
+            erased_at=iso(utcnow()),
+        )
+        erased = self.store.erase(scope, memory_id=memory_id, tombstone=tombstone)
+        if memory_id is not None and not erased.counts.get("episodes"):
+            erased.notes.append("no source messages of this memory were found; none were erased")
+        return erased.to_dict()
+
+    def tombstones(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Records of what :meth:`forget` erased (kinds and counts, never content), newest
+        first; all of this tenant's when no scope is given."""
+        scope, _ = self._scope(user_id, agent_id, run_id, required=False, action="tombstones")
+        return [t.to_dict() for t in self.store.tombstones(scope, limit=check_limit(limit))]
+
+    def consolidate(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Merge near-duplicates and archive stale low-value memories of a scope.
+
+        Near-duplicates (same scope and type, cosine >= ``lifecycle.duplicate_similarity``
+        and the same wording, see :mod:`engramdb.lifecycle.consolidate`): the better one
+        stays, the others are archived with a history event naming it. Stale: importance
+        below ``lifecycle.stale_importance``, unused and old (config). Archived memories
+        leave search and :meth:`get_all` (``include_archived=True`` lists them) and come
+        back with :meth:`restore`. One transaction; ``dry_run=True`` only reports.
+        """
+        if not isinstance(dry_run, bool):
+            raise ValidationError(f"dry_run must be a boolean, not {dry_run!r}")
+        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="consolidate")
+        now = utcnow()
+        active = [
+            r
+            for r in self.store.iter_all(scope, with_vectors=True)
+            if r.status == "active" and (r.expires_at is None or to_datetime(r.expires_at) > now)
+        ]
+        decided = consolidation.plan(active, self.config.lifecycle, now=now.timestamp())
+        if not dry_run:
+            self.store.apply(WriteBatch(changes=decided.changes, at=iso(now)))
+        return decided.report(dry_run=dry_run)
+
+    def restore(self, memory_id: str) -> dict[str, Any]:
+        """Bring back a memory :meth:`consolidate` archived (a RESTORE history event)."""
+        record = self._owned(memory_id)
+        if record.status != "archived":
+            raise ValidationError(
+                f"memory {memory_id} is {record.status}, not archived: nothing to restore"
+            )
+        change = Change(id=record.id, status="active", event="RESTORE", reason="restored")
+        self.store.apply(WriteBatch(changes=[change], at=iso(utcnow())))
+        restored = self.store.get(record.id, self.tenant)
+        assert restored is not None
+        return restored.to_dict()
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -565,6 +767,10 @@ class Memory:
         if not self._closed.is_set():
             self._closed.set()
             self._queue.stop()
+            if self._owns_access:
+                self._access.close()
+            else:
+                self._access.flush()
             if self._owns_llm and self.llm is not None:
                 run_sync(self.llm.aclose())
             if self._owns_store:

@@ -286,3 +286,35 @@ class MetricRow:
     count: int
     total_ms: float = 0.0
     tokens: int = 0
+
+
+@dataclass
+class Tombstone:
+    """A content-free record that something was erased: who, what kinds, how many, when.
+
+    ``counts`` maps a kind (``memories``, ``vectors``, ``keyword_entries``, ``episodes``,
+    ``history``...) to how many were erased; no text of what was erased is kept. ``notes``
+    (returned, not stored) say what the erasure could not do, e.g. a WAL still to truncate.
+    """
+
+    id: str
+    scope: Scope
+    erased_at: str
+    memory_id: str | None = None
+    reason: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Public dict form (``notes`` only when there are any)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            **self.scope.as_dict(),
+            "memory_id": self.memory_id,
+            "counts": dict(self.counts),
+            "reason": self.reason,
+            "erased_at": self.erased_at,
+        }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out

@@ -63,3 +63,19 @@ def check_utf8(name: str, value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError(f"{name} holds an unpaired surrogate, which is not text") from None
+
+
+def check_importance(value: Any) -> float:
+    """An importance: a number from 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValidationError(f"importance must be a number from 0 to 1, not {value!r}")
+    return float(value)
+
+
+def check_reason(value: Any) -> str | None:
+    """An optional short free-text reason (at most 500 characters)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 500:
+        raise ValidationError("reason must be a string of at most 500 characters")
+    return value

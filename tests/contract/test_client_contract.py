@@ -194,3 +194,27 @@ def test_errors_are_the_same_classes(mem: Any) -> None:
     with pytest.raises(ValidationError):
         mem.get("")
     assert mem.get(mid)["memory"] == "kept"
+
+
+def test_time_lifecycle_and_forget_behave_the_same(mem: Any) -> None:
+    mem.add("I live in Porto.", user_id="lc", timestamp="2022-02-01T00:00:00Z")
+    mem.add("I moved to Helsinki.", user_id="lc", timestamp="2024-05-20T00:00:00Z")
+    then = mem.search("where do I live", user_id="lc", as_of="2023-01-01")["results"]
+    assert [h["memory"] for h in then] == ["Lives in Porto"]
+    listed = mem.get_all(user_id="lc", include_invalid=True)["results"]
+    assert [r["status"] for r in listed] == ["active", "superseded"]
+    for text in ("User likes green tea", "user likes green tea."):
+        mem.add(text, user_id="lc2", infer=False, importance=0.7)
+    report = mem.consolidate(user_id="lc2", dry_run=False)
+    (dup,) = report["merged"][0]["archived"]
+    assert [r["id"] for r in mem.get_all(user_id="lc2", include_archived=True)["results"]]
+    assert mem.restore(dup)["status"] == "active"
+    with pytest.raises(ValidationError):
+        mem.restore(dup)
+    tomb = mem.forget(user_id="lc", reason="asked")
+    assert tomb["counts"]["memories"] == 2
+    assert [t["id"] for t in mem.tombstones(user_id="lc")] == [tomb["id"]]
+    with pytest.raises(ScopeError):
+        mem.forget()
+    with pytest.raises(MemoryNotFoundError):
+        mem.forget(memory_id="missing")

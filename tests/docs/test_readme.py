@@ -59,3 +59,18 @@ def test_learning_example_runs_and_its_comments_hold(tmp_path: Path) -> None:
     assert isinstance(m, engramdb.Memory)
     assert [e["event"] for e in m.history(lesson["id"])] == ["ADD", "FEEDBACK"]
     m.close()
+
+
+def test_time_and_lifecycle_example_runs_and_its_comments_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = _block_after("## Time, lifecycle and forgetting").replace(
+        "/tmp/engram-time", str(tmp_path / "time")
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README time example", "exec"), namespace)
+    for expr, shown in re.findall(r"^(\S[^\n#]*?)\s+# ('[^']*'|\d+)", code, re.M):
+        if "=" in expr.split("[")[0]:
+            continue
+        assert repr(eval(expr, namespace)) == shown, expr
+    assert len(namespace["everything"]) == 2  # type: ignore[arg-type]

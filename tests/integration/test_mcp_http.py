@@ -108,7 +108,7 @@ def test_http_full_flow(site: Site, header: str, mode: str) -> None:
     async def body() -> None:
         async with client_for(site.url, "key-acme", header=header, mode=mode) as client:
             tools = await client.list_tools()
-            assert len(tools.tools) == 10
+            assert len(tools.tools) == 11
             added = data(
                 await client.call_tool(
                     "add_memory", {"text": "I live in Lisbon", "user_id": user, "infer": False}
@@ -298,6 +298,7 @@ def test_read_only_key_and_default_users(site: Site) -> None:
                 ("add_memory", {"text": "x"}),
                 ("update_memory", {"memory_id": added["id"], "text": "x"}),
                 ("delete_memory", {"memory_id": added["id"]}),
+                ("forget_memory", {"memory_id": added["id"]}),
             ]:
                 assert "read-only" in error(await reader.call_tool(tool, args)), tool
         async with client_for(site.url, "key-acme") as acme:

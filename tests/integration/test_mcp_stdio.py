@@ -29,6 +29,7 @@ TOOLS = {
     "get_memory",
     "update_memory",
     "delete_memory",
+    "forget_memory",
     "memory_history",
     "memory_feedback",
     "record_experience",
@@ -155,6 +156,10 @@ def test_stdio_full_flow(tmp_path: Path, embedder: LocalEmbedder) -> None:
         assert f"no memory with id {ids['lisbon']!r}" in gone
         after = data(await client.call_tool("memory_history", {"memory_id": ids["lisbon"]}))
         assert [e["event"] for e in after["history"]] == ["ADD", "UPDATE", "DELETE"]
+        erased = data(await client.call_tool("forget_memory", {"memory_id": ids["lisbon"]}))
+        assert erased["memory_id"] == ids["lisbon"] and "Lisbon" not in str(erased)
+        scrubbed = data(await client.call_tool("memory_history", {"memory_id": ids["lisbon"]}))
+        assert all(e["old_memory"] is None for e in scrubbed["history"])
 
         # errors are tool errors with engramdb's message; the server keeps serving
         unknown = error(await client.call_tool("get_memory", {"memory_id": "no-such-id"}))

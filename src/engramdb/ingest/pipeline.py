@@ -152,7 +152,7 @@ class Ingestor:
                 self.extractor.name,
             )
             outcome.results.extend(rows)
-            return self._finish(batch, episodes, outcome)
+            return self._finish(batch, episodes, outcome, options)
         if memory_type == "procedural":
             text = self.extractor.procedure(request)
             decisions = [Decision("ADD", Fact(text=text, categories=("procedure",)))]
@@ -165,9 +165,19 @@ class Ingestor:
             )
             decisions = decisions[:MAX_DECISIONS]
         batch = self._plan(decisions, refs, scope, metadata, first.created_at, episodes, outcome)
-        return self._finish(batch, episodes, outcome)
+        return self._finish(batch, episodes, outcome, options)
 
-    def _finish(self, batch: WriteBatch, episodes: Sequence[Episode], outcome: Outcome) -> Outcome:
+    def _finish(
+        self,
+        batch: WriteBatch,
+        episodes: Sequence[Episode],
+        outcome: Outcome,
+        options: dict[str, Any],
+    ) -> Outcome:
+        for new in batch.inserts:
+            # Set on add(..., importance=, expires_at=) and carried with the queued episodes.
+            new.expires_at = options.get("expires_at")
+            new.importance = options.get("importance", new.importance)
         batch.episode_status = [
             EpisodeStatus(e.id, "done", len(batch.inserts) + len(batch.changes)) for e in episodes
         ]

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from engramdb.config import RetrievalConfig
 from engramdb.filters import Node
 from engramdb.models import MemoryRecord, Scope
-from engramdb.retrieve import feedback, fusion
+from engramdb.retrieve import decay, feedback, fusion
 from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
 
@@ -48,6 +48,9 @@ def search(
     else:
         fused = fusion.normalized(ranked, weights=weights)
     fused = feedback.rerank(store, scope.tenant, fused, query_vector, cfg)
+    if cfg.decay.enabled:
+        pool = fused[: max(cfg.decay.pool, limit)]
+        fused = decay.reweight(pool, store.get_many([r for r, _ in pool]), cfg.decay)
     if threshold is None:
         fused = fused[:limit]
     sims = dict(ranked.get("vector", []))

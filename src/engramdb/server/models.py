@@ -61,6 +61,8 @@ class AddRequest(BaseModel):
     outcome: str | None = Field(
         None, description='with memory_type "experience": success, failure or partial'
     )
+    expires_at: TimeValue | None = Field(None, description="hide the memories after this time")
+    importance: float | None = Field(None, description="0..1, default 0.5")
 
 
 class UpdateRequest(BaseModel):
@@ -69,6 +71,8 @@ class UpdateRequest(BaseModel):
     model_config = _STRICT
     text: str | None = None
     metadata: dict[str, Any] | None = None
+    expires_at: TimeValue | None = Field(None, description="hide the memory after this time")
+    importance: float | None = Field(None, description="0..1")
 
 
 class SearchRequest(BaseModel):
@@ -82,6 +86,9 @@ class SearchRequest(BaseModel):
     filters: dict[str, Any] | None = Field(None, description="filter expression (Mem0 2.x)")
     limit: int = Field(10, description="at most this many hits (1-10000)")
     threshold: float | None = Field(None, description="drop hits with lower similarity")
+    as_of: TimeValue | None = Field(
+        None, description="answer as memory stood then: memories valid at this time"
+    )
 
 
 class FeedbackRequest(BaseModel):
@@ -144,6 +151,10 @@ class MemoryOut(BaseModel):
     valid_at: str | None = None
     invalid_at: str | None = None
     status: str | None = None
+    expires_at: str | None = None
+    importance: float | None = None
+    access_count: int | None = None
+    last_accessed_at: str | None = None
 
 
 class HitOut(MemoryOut):
@@ -304,3 +315,62 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "rate limited (see Retry-After)"),
     )
 }
+
+
+class ForgetRequest(BaseModel):
+    """``POST /v1/forget``: a scope, or one ``memory_id`` (never neither)."""
+
+    model_config = _STRICT
+    user_id: str | None = ScopeId
+    agent_id: str | None = ScopeId
+    run_id: str | None = ScopeId
+    memory_id: str | None = None
+    reason: str | None = Field(None, description="kept in the tombstone (at most 500 chars)")
+
+
+class TombstoneOut(BaseModel):
+    """What an erasure removed: kinds and counts, never content."""
+
+    model_config = _OPEN
+    id: str
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    memory_id: str | None = None
+    counts: dict[str, int]
+    reason: str | None = None
+    erased_at: str
+
+
+class TombstoneList(BaseModel):
+    """``GET /v1/tombstones``."""
+
+    results: list[TombstoneOut]
+
+
+class ConsolidateRequest(BaseModel):
+    """``POST /v1/consolidate``."""
+
+    model_config = _STRICT
+    user_id: str | None = ScopeId
+    agent_id: str | None = ScopeId
+    run_id: str | None = ScopeId
+    dry_run: bool = False
+
+
+class MergedOut(BaseModel):
+    """One survivor and the near-duplicates archived in its favour."""
+
+    survivor: str
+    archived: list[str]
+
+
+class ConsolidateReport(BaseModel):
+    """What a consolidation archived (or would, with ``dry_run``)."""
+
+    model_config = _OPEN
+    dry_run: bool
+    examined: int
+    merged: list[MergedOut]
+    stale: list[str]
+    archived: int

@@ -94,6 +94,8 @@ def add_memories(body: m.AddRequest, request: Request, memory: WriteMemory) -> d
         timestamp=body.timestamp,
         memory_type=body.memory_type,
         outcome=body.outcome,
+        expires_at=body.expires_at,
+        importance=body.importance,
     )
 
 
@@ -106,8 +108,11 @@ def list_memories(
     filters: FiltersQ = None,
     limit: Annotated[int, Query(description="1-10000")] = 100,
     offset: Annotated[int, Query(description="skip this many")] = 0,
+    include_invalid: Annotated[bool, Query(description="also superseded memories")] = False,
+    include_archived: Annotated[bool, Query(description="also archived memories")] = False,
+    include_expired: Annotated[bool, Query(description="also expired memories")] = False,
 ) -> dict[str, Any]:
-    """Memories of a scope, newest first."""
+    """Memories of a scope, newest first (active and unexpired unless asked otherwise)."""
     return memory.get_all(
         user_id=user_id,
         agent_id=agent_id,
@@ -115,6 +120,9 @@ def list_memories(
         filters=parse_filters(filters),
         limit=limit,
         offset=offset,
+        include_invalid=include_invalid,
+        include_archived=include_archived,
+        include_expired=include_expired,
     )
 
 
@@ -134,8 +142,14 @@ def get_memory(memory_id: str, memory: ReadMemory) -> dict[str, Any]:
 
 @v1.put("/memories/{memory_id}", response_model=m.UpdateResponse, tags=["memories"])
 def update_memory(memory_id: str, body: m.UpdateRequest, memory: WriteMemory) -> dict[str, Any]:
-    """Change a memory's text and/or metadata (metadata is replaced)."""
-    return memory.update(memory_id, text=body.text, metadata=body.metadata)
+    """Change a memory's text, metadata (replaced), expiry or importance."""
+    return memory.update(
+        memory_id,
+        text=body.text,
+        metadata=body.metadata,
+        expires_at=body.expires_at,
+        importance=body.importance,
+    )
 
 
 @v1.delete("/memories/{memory_id}", response_model=m.DeleteResponse, tags=["memories"])
@@ -161,6 +175,7 @@ def search_memories(body: m.SearchRequest, request: Request, memory: ReadMemory)
         filters=body.filters,
         limit=body.limit,
         threshold=body.threshold,
+        as_of=body.as_of,
     )
 
 
@@ -183,6 +198,46 @@ def lessons(body: m.LessonsRequest, request: Request, memory: ReadMemory) -> dic
         limit=body.limit,
         threshold=body.threshold,
     )
+
+
+@v1.post("/forget", response_model=m.TombstoneOut, tags=["lifecycle"])
+def forget(body: m.ForgetRequest, memory: WriteMemory) -> dict[str, Any]:
+    """Erase a scope's (or one memory's) content everywhere; returns the tombstone."""
+    return memory.forget(
+        user_id=body.user_id,
+        agent_id=body.agent_id,
+        run_id=body.run_id,
+        memory_id=body.memory_id,
+        reason=body.reason,
+    )
+
+
+@v1.get("/tombstones", response_model=m.TombstoneList, tags=["lifecycle"])
+def list_tombstones(
+    memory: ReadMemory,
+    user_id: UserQ = None,
+    agent_id: AgentQ = None,
+    run_id: RunQ = None,
+    limit: Annotated[int, Query(description="1-10000")] = 100,
+) -> dict[str, Any]:
+    """Records of past erasures (kinds and counts, no content), newest first."""
+    return {
+        "results": memory.tombstones(user_id=user_id, agent_id=agent_id, run_id=run_id, limit=limit)
+    }
+
+
+@v1.post("/consolidate", response_model=m.ConsolidateReport, tags=["lifecycle"])
+def consolidate(body: m.ConsolidateRequest, memory: WriteMemory) -> dict[str, Any]:
+    """Merge near-duplicates and archive stale memories of a scope (or report, dry_run)."""
+    return memory.consolidate(
+        user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id, dry_run=body.dry_run
+    )
+
+
+@v1.post("/memories/{memory_id}/restore", response_model=m.MemoryOut, tags=["lifecycle"])
+def restore_memory(memory_id: str, memory: WriteMemory) -> dict[str, Any]:
+    """Bring back an archived memory."""
+    return memory.restore(memory_id)
 
 
 def _chunks(handle: IO[str]) -> Iterator[bytes]:

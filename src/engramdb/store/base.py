@@ -7,7 +7,7 @@ applied in one transaction together with their history rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -23,8 +23,12 @@ from engramdb.models import (
     MemoryRecord,
     MetricRow,
     Scope,
+    Tombstone,
     WriteBatch,
 )
+
+#: The statuses a default read sees.
+ACTIVE_ONLY: tuple[str, ...] = ("active",)
 
 
 class Store(Protocol):
@@ -49,9 +53,50 @@ class Store(Protocol):
         ...
 
     def list_records(
-        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+        self,
+        scope: Scope,
+        where: Node | None,
+        *,
+        limit: int,
+        offset: int = 0,
+        statuses: Sequence[str] = ACTIVE_ONLY,
+        include_expired: bool = False,
     ) -> list[MemoryRecord]:
-        """Active memories in scope matching ``where``, newest first."""
+        """Memories in scope matching ``where``, newest first.
+
+        By default only active, unexpired ones; ``statuses`` widens that (``superseded``,
+        ``archived``) and ``include_expired`` also lists memories past their ``expires_at``.
+        """
+        ...
+
+    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
+        """Memories in scope that were true at ``at`` (ISO UTC), with their vectors.
+
+        Valid time: ``valid_at <= at`` and (``invalid_at`` is null or ``> at``), status active
+        or superseded, not expired now. Whatever ``created_at`` is: see ``Memory.search``.
+        """
+        ...
+
+    def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
+        """Add ``count`` to ``access_count`` and set ``last_accessed_at`` for each memory id,
+        in one transaction. Ids that no longer exist are skipped. Changes nothing else."""
+        ...
+
+    def erase(self, scope: Scope, *, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
+        """Erase content for real, in one transaction, and record ``tombstone``.
+
+        With ``memory_id``: that memory (any status), the text of its history rows, and its
+        source episodes (those its metadata names, and those of ``tombstone.scope`` whose
+        content is exactly its text). Without: every memory of ``scope`` (which
+        must name a user, agent or run), its vectors and keyword entries, the episodes of the
+        scope and the text of the history rows of the scope. Returns ``tombstone`` with the
+        counts of what was erased filled in. Backends also remove the bytes where they can
+        (see each backend's docstring for what is guaranteed).
+        """
+        ...
+
+    def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
+        """Records of past erasures whose scope lies within ``scope``, newest first."""
         ...
 
     def count(self, scope: Scope, where: Node | None = None) -> int:
@@ -96,8 +141,16 @@ class Store(Protocol):
         status: str | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        keywords: Sequence[str] | None = None,
     ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id or extraction status."""
+        """Stored raw messages in scope, optionally by id or extraction status.
+
+        ``since``/``until`` (ISO UTC) bound ``created_at`` (inclusive, exclusive); ``keywords``
+        keeps episodes whose content has every one of them (stemmed, case-insensitive; an
+        empty list matches nothing).
+        """
         ...
 
     def claim_queued(self, tenant: str, batch_id: str, owner: str) -> list[Episode]:

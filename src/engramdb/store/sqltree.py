@@ -162,3 +162,71 @@ METRICS_SELECT = (
 def metric_from_row(row: Sequence[Any]) -> MetricRow:
     """A stored metrics row as a :class:`MetricRow`."""
     return MetricRow(row[0], row[1], row[2], int(row[3]), float(row[4]), int(row[5]))
+
+
+#: Columns of a history row, in the order :func:`history_values` gives them.
+HISTORY_COLUMNS = (
+    "memory_id, tenant, user_id, agent_id, run_id, event, old_memory, new_memory, role, "
+    "reason, created_at"
+)
+
+
+def row_scope(tenant: str, user_id: str | None, agent_id: str | None, run_id: str | None) -> Scope:
+    """The scope of a row read as (tenant, user_id, agent_id, run_id)."""
+    return Scope(tenant=tenant, user_id=user_id, agent_id=agent_id, run_id=run_id)
+
+
+def history_values(
+    memory_id: str,
+    scope: Scope,
+    event: str,
+    old: str | None,
+    new: str | None,
+    at: str,
+    *,
+    role: str | None = None,
+    reason: str | None = None,
+) -> tuple[Any, ...]:
+    """One history row; it carries the memory's scope so that forgetting a scope reaches it."""
+    return (
+        memory_id,
+        scope.tenant,
+        scope.user_id,
+        scope.agent_id,
+        scope.run_id,
+        event,
+        old,
+        new,
+        role,
+        reason,
+        at,
+    )
+
+
+def visibility_sql(
+    alias: str, statuses: Sequence[str], include_expired: bool, now: str, mark: str
+) -> tuple[str, list[Any]]:
+    """Which statuses a read sees and whether memories past ``expires_at`` count."""
+    parts = [f"{alias}.status IN ({', '.join(mark for _ in statuses)})"]
+    params: list[Any] = list(statuses)
+    if not include_expired:
+        parts.append(f"({alias}.expires_at IS NULL OR {alias}.expires_at > {mark})")
+        params.append(now)
+    return " AND ".join(parts), params
+
+
+def valid_at_sql(alias: str, at: str, now: str, mark: str) -> tuple[str, list[Any]]:
+    """Rows true at ``at`` in valid time: active or superseded, not expired now."""
+    a = alias
+    return (
+        f"{a}.status IN ('active', 'superseded') AND coalesce({a}.valid_at, {a}.created_at) "
+        f"<= {mark} AND ({a}.invalid_at IS NULL OR {a}.invalid_at > {mark}) AND "
+        f"({a}.expires_at IS NULL OR {a}.expires_at > {mark})",
+        [at, at, now],
+    )
+
+
+def episode_ids_of(metadata: dict[str, Any]) -> list[str]:
+    """The episodes a memory says it came from (``metadata.episode_ids``), if any."""
+    ids = metadata.get("episode_ids")
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []

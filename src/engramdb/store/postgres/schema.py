@@ -129,11 +129,39 @@ CREATE TABLE feedback (
 CREATE INDEX feedback_memory ON feedback (memory_id, created_at)
 """
 
+# As in SQLite: history rows carry their memory's scope (so forgetting a user reaches the
+# history of memories deleted earlier), episodes get a keyword index, tombstones record
+# erasures without content.
+_V5 = """
+ALTER TABLE history ADD COLUMN user_id TEXT, ADD COLUMN agent_id TEXT, ADD COLUMN run_id TEXT;
+UPDATE history h SET user_id = m.user_id, agent_id = m.agent_id, run_id = m.run_id
+    FROM memories m WHERE m.id = h.memory_id;
+CREATE INDEX history_user ON history (tenant, user_id);
+CREATE INDEX history_agent ON history (tenant, agent_id);
+CREATE INDEX history_run ON history (tenant, run_id);
+ALTER TABLE episodes ADD COLUMN tsv tsvector
+    GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED;
+CREATE INDEX episodes_tsv ON episodes USING gin (tsv);
+CREATE TABLE tombstones (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    memory_id TEXT,
+    counts JSONB NOT NULL,
+    reason TEXT,
+    erased_at TEXT NOT NULL
+);
+CREATE INDEX tombstones_tenant ON tombstones (tenant, erased_at)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
     (2, "api_keys: hashed API keys, shared by every server on the store", _V2),
     (3, "metrics: requests, latency and LLM use per tenant and minute", _V3),
     (4, "feedback: useful / not_useful / wrong judgements on memories", _V4),
+    (5, "history scope columns, episodes keyword index, tombstones of erasures", _V5),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: The approximate-nearest-neighbour index (also rebuilt after a bulk load).

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -36,23 +36,30 @@ from engramdb.models import (
     MetricRow,
     NewMemory,
     Scope,
+    Tombstone,
     WriteBatch,
 )
-from engramdb.store.postgres import schema
+from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.postgres import lifecycle, schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
+    HISTORY_COLUMNS,
     KEY_COLUMNS,
     MEMORY_COLUMNS,
     METRICS_SELECT,
     changed_columns,
     episode_values,
+    history_values,
     key_from_row,
     key_values,
     memory_values,
     metric_from_row,
     metric_values,
     metrics_upsert,
+    row_scope,
+    valid_at_sql,
+    visibility_sql,
 )
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -62,6 +69,7 @@ _RECORD_COLS = (
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
     "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
+_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})"
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
 _EPISODE_COLS = (
     "e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, e.name, e.content, "
@@ -183,20 +191,29 @@ class PostgresStore:
                     ],
                 )
                 c.executemany(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "role, created_at) VALUES (%s, %s, 'ADD', NULL, %s, %s, %s)",
+                    _HISTORY_INSERT,
                     [
-                        (new.id, new.scope.tenant, new.memory, new.role, new.created_at)
+                        history_values(
+                            new.id,
+                            new.scope,
+                            "ADD",
+                            None,
+                            new.memory,
+                            new.created_at,
+                            role=new.role,
+                        )
                         for new in batch.inserts
                     ],
                 )
             for ch in batch.changes:
                 row = c.execute(
-                    "SELECT rowid, tenant, memory FROM memories WHERE id = %s FOR UPDATE", (ch.id,)
+                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+                    "WHERE id = %s FOR UPDATE",
+                    (ch.id,),
                 ).fetchone()
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row
+                rowid, tenant, old = row[:3]
                 columns = changed_columns(ch)
                 sets = ["updated_at = %s"]
                 sets += [
@@ -211,20 +228,30 @@ class PostgresStore:
                     f"UPDATE memories SET {', '.join(sets)} WHERE rowid = %s", (*params, rowid)
                 )
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (ch.id, tenant, ch.event, old, ch.memory or old, ch.reason, at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        ch.id,
+                        row_scope(tenant, *row[3:]),
+                        ch.event,
+                        old,
+                        ch.memory or old,
+                        at,
+                        reason=ch.reason,
+                    ),
                 )
             for memory_id in batch.deletes:
                 row = c.execute(
-                    "DELETE FROM memories WHERE id = %s RETURNING tenant, memory", (memory_id,)
+                    "DELETE FROM memories WHERE id = %s "
+                    "RETURNING tenant, memory, user_id, agent_id, run_id",
+                    (memory_id,),
                 ).fetchone()
                 if row is None:
                     continue
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "created_at) VALUES (%s, %s, 'DELETE', %s, NULL, %s)",
-                    (memory_id, row[0], row[1], at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        memory_id, row_scope(row[0], *row[2:]), "DELETE", row[1], None, at
+                    ),
                 )
             if batch.feedback:
                 c.executemany(
@@ -288,12 +315,18 @@ class PostgresStore:
                             self._vector(new.id, new.vector),
                         )
                     )
-            with cur.copy(
-                "COPY history (memory_id, tenant, event, new_memory, role, created_at) FROM STDIN"
-            ) as cp:
+            with cur.copy(f"COPY history ({HISTORY_COLUMNS}) FROM STDIN") as cp:
                 for new in memories:
                     cp.write_row(
-                        (new.id, new.scope.tenant, "ADD", new.memory, new.role, new.created_at)
+                        history_values(
+                            new.id,
+                            new.scope,
+                            "ADD",
+                            None,
+                            new.memory,
+                            new.created_at,
+                            role=new.role,
+                        )
                     )
 
     # -- reads ----------------------------------------------------------------------------
@@ -347,17 +380,57 @@ class PostgresStore:
         return {r[0]: self._record(r, with_vectors) for r in rows}
 
     def list_records(
-        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+        self,
+        scope: Scope,
+        where: Node | None,
+        *,
+        limit: int,
+        offset: int = 0,
+        statuses: Sequence[str] = ACTIVE_ONLY,
+        include_expired: bool = False,
     ) -> list[MemoryRecord]:
-        """Active memories in scope matching ``where``, newest first."""
+        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
+        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "%s")
         rows = self._fetch(
-            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql} "
+            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
             "ORDER BY m.created_at DESC, m.rowid DESC LIMIT %s OFFSET %s",
-            [*s_params, _now_iso(), *w_params, limit, offset],
+            [*s_params, *v_params, *w_params, limit, offset],
         )
         return [self._record(r) for r in rows]
+
+    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
+        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "%s")
+        rows = self._fetch(
+            f"SELECT {_RECORD_COLS}, m.embedding FROM memories m WHERE {s_sql} AND {t_sql} "
+            f"AND {w_sql} ORDER BY m.rowid",
+            [*s_params, *t_params, *w_params],
+        )
+        return [self._record(r, True) for r in rows]
+
+    def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
+        """Add access counts and last-access times, one transaction for all of them."""
+        if touches:
+            with self._connection() as conn:
+                lifecycle.record_access(conn, tenant, touches)
+
+    def erase(self, scope: Scope, *, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
+        """Erase content for real in one transaction (see
+        :mod:`engramdb.store.postgres.lifecycle` for what is guaranteed), record
+        ``tombstone`` and return it with its counts."""
+        if memory_id is None and scope.is_empty:
+            raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
+        with self._connection() as conn:
+            return lifecycle.erase(conn, scope, memory_id, tombstone)
+
+    def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
+        """Records of erasures within ``scope``, newest first."""
+        with self._connection() as conn:
+            return lifecycle.tombstones(conn, scope, limit)
 
     def count(self, scope: Scope, where: Node | None = None) -> int:
         """Active memories in scope matching ``where``."""
@@ -454,10 +527,31 @@ class PostgresStore:
         status: str | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        keywords: Sequence[str] | None = None,
     ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id or extraction status."""
+        """Stored raw messages in scope, optionally by id, status, time or keywords."""
         s_sql, s_params = scope_sql(scope, alias="e")
         parts, params = [s_sql], list(s_params)
+        if since is not None:
+            parts.append("e.created_at >= %s")
+            params.append(since)
+        if until is not None:
+            parts.append("e.created_at < %s")
+            params.append(until)
+        if keywords is not None:
+            words = [w for w in keywords if w.strip()]
+            if not words:
+                return []
+            # plainto_tsquery quotes each word; a word Postgres drops as a stop word (its
+            # query is empty) is skipped, as SQLite's tokenizer would keep and match it.
+            for w in words:
+                parts.append(
+                    "(numnode(plainto_tsquery('english', %s)) = 0 "
+                    "OR e.tsv @@ plainto_tsquery('english', %s))"
+                )
+                params.extend([w, w])
         if ids is not None:
             if not ids:
                 return []

@@ -164,6 +164,53 @@ CREATE TABLE feedback (
 CREATE INDEX feedback_memory ON feedback (memory_id, created_at);
 """
 
+# History rows carry their memory's scope, so forgetting a user also reaches the history of
+# memories deleted earlier; rows from before this migration get the scope of a memory that
+# still exists. Episodes get a keyword index. Tombstones record erasures without content.
+_V7 = """
+ALTER TABLE history ADD COLUMN user_id TEXT;
+ALTER TABLE history ADD COLUMN agent_id TEXT;
+ALTER TABLE history ADD COLUMN run_id TEXT;
+UPDATE history SET
+    user_id = (SELECT m.user_id FROM memories m WHERE m.id = history.memory_id),
+    agent_id = (SELECT m.agent_id FROM memories m WHERE m.id = history.memory_id),
+    run_id = (SELECT m.run_id FROM memories m WHERE m.id = history.memory_id);
+CREATE INDEX history_user ON history (tenant, user_id);
+CREATE INDEX history_agent ON history (tenant, agent_id);
+CREATE INDEX history_run ON history (tenant, run_id);
+
+CREATE VIRTUAL TABLE episodes_fts USING fts5 (
+    content, content = 'episodes', content_rowid = 'rowid',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER episodes_fts_ai AFTER INSERT ON episodes BEGIN
+    INSERT INTO episodes_fts (rowid, content) VALUES (new.rowid, new.content);
+END;
+CREATE TRIGGER episodes_fts_ad AFTER DELETE ON episodes BEGIN
+    INSERT INTO episodes_fts (episodes_fts, rowid, content)
+    VALUES ('delete', old.rowid, old.content);
+END;
+CREATE TRIGGER episodes_fts_au AFTER UPDATE OF content ON episodes BEGIN
+    INSERT INTO episodes_fts (episodes_fts, rowid, content)
+    VALUES ('delete', old.rowid, old.content);
+    INSERT INTO episodes_fts (rowid, content) VALUES (new.rowid, new.content);
+END;
+INSERT INTO episodes_fts (episodes_fts) VALUES ('rebuild');
+
+CREATE TABLE tombstones (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    memory_id TEXT,
+    counts TEXT NOT NULL,
+    reason TEXT,
+    erased_at TEXT NOT NULL
+);
+CREATE INDEX tombstones_tenant ON tombstones (tenant, erased_at);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
@@ -171,6 +218,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "api_keys: hashed API keys, shared by every server on the store", _V4),
     (5, "metrics: requests, latency and LLM use per tenant and minute", _V5),
     (6, "feedback: useful / not_useful / wrong judgements on memories", _V6),
+    (7, "history scope columns, episodes keyword index, tombstones of erasures", _V7),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -7,7 +7,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -25,24 +25,31 @@ from engramdb.models import (
     MemoryRecord,
     MetricRow,
     Scope,
+    Tombstone,
     WriteBatch,
 )
-from engramdb.store.sqlite import schema
+from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.sqlite import lifecycle, schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
+    HISTORY_COLUMNS,
     KEY_COLUMNS,
     MEMORY_COLUMNS,
     METRICS_SELECT,
     changed_columns,
     episode_values,
+    history_values,
     key_from_row,
     key_values,
     memory_values,
     metric_from_row,
     metric_values,
     metrics_upsert,
+    row_scope,
+    valid_at_sql,
+    visibility_sql,
 )
 from engramdb.timeutil import to_datetime
 
@@ -51,6 +58,7 @@ _RECORD_COLS = (
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
     "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
+_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join('?' * 11)})"
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
 # Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
 _CHANGELOG_KEEP = 50_000
@@ -152,17 +160,20 @@ class SQLiteStore:
                     (cur.lastrowid, vec.tobytes()),
                 )
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "role, created_at) VALUES (?, ?, 'ADD', NULL, ?, ?, ?)",
-                    (new.id, new.scope.tenant, new.memory, new.role, new.created_at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        new.id, new.scope, "ADD", None, new.memory, new.created_at, role=new.role
+                    ),
                 )
             for ch in batch.changes:
                 row = c.execute(
-                    "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (ch.id,)
+                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+                    "WHERE id = ?",
+                    (ch.id,),
                 ).fetchone()
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row
+                rowid, tenant, old = row[:3]
                 columns = changed_columns(ch)
                 sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
                 params: list[Any] = [at, *(val for _, val in columns)]
@@ -180,20 +191,30 @@ class SQLiteStore:
                         (vec.tobytes(), rowid),
                     )
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (ch.id, tenant, ch.event, old, ch.memory or old, ch.reason, at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        ch.id,
+                        row_scope(tenant, *row[3:]),
+                        ch.event,
+                        old,
+                        ch.memory or old,
+                        at,
+                        reason=ch.reason,
+                    ),
                 )
             for memory_id in batch.deletes:
                 row = c.execute(
-                    "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (memory_id,)
+                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+                    "WHERE id = ?",
+                    (memory_id,),
                 ).fetchone()
                 if row is None:
                     continue
                 c.execute(
-                    "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
-                    "created_at) VALUES (?, ?, 'DELETE', ?, NULL, ?)",
-                    (memory_id, row[1], row[2], at),
+                    _HISTORY_INSERT,
+                    history_values(
+                        memory_id, row_scope(*row[1:2], *row[3:]), "DELETE", row[2], None, at
+                    ),
                 )
                 c.execute("DELETE FROM memories WHERE rowid = ?", (row[0],))
             c.executemany(
@@ -272,18 +293,72 @@ class SQLiteStore:
         return {r[0]: self._record(r, r[21] if with_vectors else None) for r in rows}
 
     def list_records(
-        self, scope: Scope, where: Node | None, *, limit: int, offset: int = 0
+        self,
+        scope: Scope,
+        where: Node | None,
+        *,
+        limit: int,
+        offset: int = 0,
+        statuses: Sequence[str] = ACTIVE_ONLY,
+        include_expired: bool = False,
     ) -> list[MemoryRecord]:
-        """Active memories in scope matching ``where``, newest first."""
+        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
+        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "?")
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql} "
+                f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
                 "ORDER BY m.created_at DESC, m.rowid DESC LIMIT ? OFFSET ?",
-                [*s_params, _now_iso(), *w_params, limit, offset],
+                [*s_params, *v_params, *w_params, limit, offset],
             ).fetchall()
         return [self._record(r) for r in rows]
+
+    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
+        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
+        s_sql, s_params = scope_sql(scope)
+        w_sql, w_params = where_sql(where)
+        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "?")
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_RECORD_COLS}, v.vector FROM memories m "
+                f"JOIN memory_vectors v ON v.rowid = m.rowid WHERE {s_sql} AND {t_sql} "
+                f"AND {w_sql} ORDER BY m.rowid",
+                [*s_params, *t_params, *w_params],
+            ).fetchall()
+        return [self._record(r, r[21]) for r in rows]
+
+    def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
+        """Add access counts and last-access times, one transaction for all of them."""
+        if touches:
+            with self._write() as c:
+                lifecycle.record_access(c, tenant, touches)
+
+    def erase(self, scope: Scope, *, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
+        """Erase content for real (see :mod:`engramdb.store.sqlite.lifecycle` for what the
+        file then no longer holds), record ``tombstone``, and return it with its counts."""
+        if memory_id is None and scope.is_empty:
+            raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete = ON")
+            try:
+                with self._write() as c:
+                    lifecycle.erase(c, scope, memory_id, tombstone)
+                # Frames of earlier writes may still hold the text in the WAL file.
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if busy:
+                    tombstone.notes.append(
+                        "another connection holds a read snapshot: the WAL file keeps older "
+                        "frames until the next checkpoint that completes"
+                    )
+            finally:
+                self._conn.execute("PRAGMA secure_delete = OFF")
+        return tombstone
+
+    def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
+        """Records of erasures within ``scope``, newest first."""
+        with self._lock:
+            return lifecycle.tombstones(self._conn, scope, limit)
 
     def count(self, scope: Scope, where: Node | None = None) -> int:
         """Active memories in scope matching ``where``."""
@@ -371,10 +446,26 @@ class SQLiteStore:
         status: str | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        keywords: Sequence[str] | None = None,
     ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id or extraction status."""
+        """Stored raw messages in scope, optionally by id, status, time or keywords."""
         s_sql, s_params = scope_sql(scope, alias="e")
         parts, params = [s_sql], list(s_params)
+        if since is not None:
+            parts.append("e.created_at >= ?")
+            params.append(since)
+        if until is not None:
+            parts.append("e.created_at < ?")
+            params.append(until)
+        if keywords is not None:
+            words = [w for w in keywords if w.strip()]
+            if not words:
+                return []
+            # Each word quoted: FTS5 syntax in user text is matched literally, ANDed.
+            parts.append("e.rowid IN (SELECT rowid FROM episodes_fts WHERE episodes_fts MATCH ?)")
+            params.append(" ".join('"' + w.replace('"', '""') + '"' for w in words))
         if ids is not None:
             if not ids:
                 return []

@@ -1,0 +1,1 @@
+"""The memory lifecycle beside the read and write paths: access counts, consolidation."""
