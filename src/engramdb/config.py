@@ -67,6 +67,9 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(60, ge=1)
     vector_weight: float = Field(0.6, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    use_graph: bool = Field(True, description="fuse memories linked to the query's entities")
+    graph_weight: float = Field(0.3, ge=0)
+    graph_hops: int = Field(2, ge=0, le=3, description="relation hops from query entities")
 
     @model_validator(mode="before")
     @classmethod
@@ -85,8 +88,9 @@ class RetrievalConfig(BaseModel):
 RETRIEVAL_PRESETS: dict[str, dict[str, Any]] = {
     "hybrid": {},
     "rrf": {"fusion": "rrf", "vector_weight": 1.0},
-    "vector": {"use_keyword": False},
-    "keyword": {"use_vector": False},
+    "vector": {"use_keyword": False, "use_graph": False},
+    "keyword": {"use_vector": False, "use_graph": False},
+    "no_graph": {"use_graph": False},
     "deep": {"candidates": 200},
 }
 
