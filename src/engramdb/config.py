@@ -68,8 +68,15 @@ class RetrievalConfig(BaseModel):
     vector_weight: float = Field(0.6, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
     use_graph: bool = Field(True, description="fuse memories linked to the query's entities")
-    graph_weight: float = Field(0.3, ge=0)
+    graph_weight: float = Field(0.5, ge=0)
     graph_hops: int = Field(2, ge=0, le=3, description="relation hops from query entities")
+    graph_mention_factor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="graph score of a memory that only names an entity, relative to one "
+        "about it (its speaker or a relation's subject)",
+    )
 
     @model_validator(mode="before")
     @classmethod

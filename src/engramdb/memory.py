@@ -376,7 +376,9 @@ class Memory:
         at = iso(utcnow())
         batch = WriteBatch(changes=[change], at=at)
         if change.memory is not None:
-            batch.graph.append(graph_links.for_memory(record.id, change.memory, record.scope, at=at))
+            batch.graph.append(
+                graph_links.for_memory(record.id, change.memory, record.scope, at=at)
+            )
         self.store.apply(graph_api.link(self.store, self.embedder, batch))
         updated = self.store.get(record.id, self.tenant)
         assert updated is not None

@@ -31,6 +31,7 @@ _INTERJECTIONS = frozenset(
     """hey hi hello thanks thank wow oh ah yeah yep yup nah nope hmm congrats congratulations
     awesome cool nice great wonderful amazing lol omg ok okay sure yes no well anyway btw
     absolutely definitely totally exactly agreed aw aww ugh oops haha hahaha please
+    yesterday today tomorrow tonight recently lately last next every actually honestly
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 _NON_NAMES = frozenset(w.casefold() for w in CAPITALIZED_NON_NAMES) | _INTERJECTIONS
@@ -62,12 +63,18 @@ _SENTENCE_END = re.compile(r"[.!?\"“”(]\s*$|^\s*$")
 _NAME = r"((?-i:[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w'’-]*){0,3}))"
 _FIRST_PERSON: list[tuple[re.Pattern[str], str, EntityKind]] = [
     (
-        re.compile(rf"\bI(?:'m| am|'ve| have)?\s+(?:living|live|lived|moved|relocated)\s+(?:in|to)\s+{_NAME}"),
+        re.compile(
+            rf"\bI(?:'m| am|'ve| have)?\s+(?:living|live|lived|moved|relocated)\s+"
+            rf"(?:in|to)\s+{_NAME}"
+        ),
         "lives_in",
         "place",
     ),
     (
-        re.compile(rf"\bI(?:'m| am)?\s+(?:originally\s+)?(?:from|grew up in|moved from|was born in)\s+{_NAME}"),
+        re.compile(
+            rf"\bI(?:'m| am)?\s+(?:originally\s+)?"
+            rf"(?:from|grew up in|moved from|was born in)\s+{_NAME}"
+        ),
         "from",
         "place",
     ),
@@ -113,7 +120,9 @@ class Extracted:
             self.subjects.add(norm)
         return mention
 
-    def relate(self, subject: EntityMention | None, predicate: str, obj: EntityMention | None) -> None:
+    def relate(
+        self, subject: EntityMention | None, predicate: str, obj: EntityMention | None
+    ) -> None:
         """Record a relation between two recorded mentions (the subject is what it is about)."""
         if subject is None or obj is None or subject.norm == obj.norm:
             return
@@ -218,12 +227,15 @@ def extract(
             continue
         before = text[body_start : s + raw.index(name.split()[0])]
         first = _SENTENCE_END.search(before) is not None
-        if first and " " not in name:
+        if " " not in name and _vocative(before, text[e : e + 1], first):
+            # "Thanks, Mel!" addresses Mel; it says nothing about her.
+            continue
+        possessive = name.endswith(("'s", "’s"))
+        name = re.sub(r"['’]s$", "", name)
+        if first and " " not in name and not possessive:
             # One capitalised word opening a sentence is usually just a word ("Painting is
-            # fun"); keep it only when it is plainly a name (a possessive or a vocative).
-            tail = text[e : e + 2]
-            if not (tail.startswith(("'s", "’s")) or tail.startswith(",")):
-                continue
+            # fun"); keep it only when it is plainly a name (a possessive).
+            continue
         if name.isupper() and len(name) == 1:
             continue
         out.add(name, _kind(name, before))
@@ -247,6 +259,17 @@ def extract(
             subj = out.add(_clean(m.group(1)), "person")
             out.relate(subj, predicate, out.add(_clean(m.group(2)), kind))
     return out
+
+
+def _vocative(before: str, after: str, first: bool) -> bool:
+    """A name set off as a form of address ("Thanks, Mel!", "Caroline, look!", "...too,
+    Caroline."), not an apposition ("my home country, Sweden, ...")."""
+    if after and after not in ",!?.;":
+        return False
+    words = before.split()
+    if first or (words and words[-1].casefold().strip(",!") in _INTERJECTIONS):
+        return True
+    return before.rstrip().endswith(",") and after != ","
 
 
 def _date_norm(start: datetime, granularity: str) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from engramdb.graph.entities import Extracted, extract
 from engramdb.graph.models import ENTITY_KINDS, EntityKind, EntityMention, GraphWrite
-from engramdb.graph.resolve import KNOWN_ALIASES, first_word, normalise, similar
+from engramdb.graph.resolve import KNOWN_ALIASES, first_word, similar
 from engramdb.models import Scope, WriteBatch
 from engramdb.timeutil import to_datetime
 
@@ -57,11 +57,48 @@ def _predicate(text: str) -> str:
     return "_".join(text.strip().lower().split())[:64] or "related_to"
 
 
-def _with_hint(out: Extracted, hint: Hint) -> None:
-    for name, kind in hint.entities:
-        out.add(name, _kind(kind))
+def _with_hint(out: Extracted, hint: Hint, self_name: str | None) -> None:
+    def name(text: str) -> str:
+        # The prompt asks for "user" for the user: that is the scope's user.
+        return self_name if self_name and text.strip().casefold() == "user" else text
+
+    for entity, kind in hint.entities:
+        out.add(name(entity), _kind(kind))
     for subj, pred, obj in hint.relations:
-        out.relate(out.add(subj, "thing"), _predicate(pred), out.add(obj, "thing"))
+        out.relate(out.add(name(subj), "thing"), _predicate(pred), out.add(name(obj), "thing"))
+
+
+#: The relation a rule-extracted slot states, and the kind of its value.
+SLOT_RELATIONS: dict[str, tuple[str, EntityKind]] = {
+    "residence": ("lives_in", "place"),
+    "hometown": ("from", "place"),
+    "nationality": ("nationality", "thing"),
+    "employer": ("works_at", "organisation"),
+    "school": ("studies_at", "organisation"),
+    "spouse": ("spouse", "person"),
+    "partner": ("partner", "person"),
+    "pet": ("pet", "thing"),
+}
+
+
+def hint_for(
+    subject: str,
+    attribute: str | None,
+    value: str | None,
+    entities: Sequence[tuple[str, str]] = (),
+    relations: Sequence[tuple[str, str, str]] = (),
+) -> Hint:
+    """A fact's graph hint: the LLM's entities and relations, plus the relation its slot
+    states ("residence" = "Lisbon" → subject lives_in Lisbon) for short values."""
+    ents = list(entities)
+    rels = list(relations)
+    if attribute and value and len(value.split()) <= 5:
+        predicate, kind = SLOT_RELATIONS.get(
+            attribute, (_predicate(attribute.replace(":", " ")), "thing")
+        )
+        ents.append((value, kind))
+        rels.append((subject, predicate, value))
+    return Hint(tuple(ents), tuple(rels))
 
 
 def for_memory(
@@ -86,7 +123,7 @@ def for_memory(
     self_name = scope.user_id or scope.agent_id
     out = extract(text, said_at=said, speaker=speaker, self_name=self_name)
     if hint is not None:
-        _with_hint(out, hint)
+        _with_hint(out, hint, self_name)
     entities = [replace(e, subject=e.norm in out.subjects) for e in out.entities]
     return GraphWrite(
         memory_id=memory_id,

@@ -7,9 +7,9 @@ Three steps, most certain first:
 2. aliases: a few well-known short forms (:data:`KNOWN_ALIASES`), and an all-capitals
    acronym matching the initials of a longer name already known ("NYC" / "New York City");
 3. embedding similarity, guarded: only for people, places and organisations, only between
-   names that share their first word, and only at cosine >= :data:`SIMILARITY_THRESHOLD` ("Caroline" / "Caroline's"
-   already share a key; "Lake Tahoe" / "Lake Tahoe trip" may merge, "Lake Tahoe" /
-   "Lake Como" may not). Anything looser merges different people who share a first name.
+   names that share their first word, and only at cosine >= :data:`SIMILARITY_THRESHOLD`
+   ("Lake Tahoe" / "Lake Tahoe trip" may merge, "Lake Tahoe" / "Lake Como" may not).
+   Anything looser merges different people who share a first name.
 
 Merges decided here are recorded as aliases of the existing entity (and are reversible
 through :meth:`Memory.unmerge <engramdb.Memory.unmerge>` when made by hand).

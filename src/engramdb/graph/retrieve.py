@@ -4,14 +4,15 @@
    aliases in scope: these are the *query entities*.
 2. Each query entity is weighted by how specific it is, ``1 / log2(1 + links)``: a name on
    every other memory (the user, a chat partner) says little about which one is meant.
-3. Memories linked to a query entity score its weight, halved when the memory only mentions
-   it rather than being about it (:data:`MENTION_FACTOR`); neighbours one and two relations
-   away contribute with :data:`HOP_DISCOUNT` per hop. Scores add up, so a memory linked to
+3. Memories linked to a query entity score its weight, scaled by
+   ``RetrievalConfig.graph_mention_factor`` when the memory only names it rather than being
+   about it; neighbours one and two relations away contribute with :data:`HOP_DISCOUNT` per
+   hop. Scores add up, so a memory linked to
    two query entities ranks above one linked to either.
 4. An entity linked to more memories than the candidate budget pulls none of them in (they
    would be an arbitrary slice of a large set); it only adds its weight to memories the
-   other retrievers already found, so it acts as a gentle filter ("Melanie's" memories
-   among those about camping).
+   other retrievers, or the graph's specific entities, already found, so it acts as a
+   gentle filter ("Melanie's" memories among those about camping).
 
 The channel returns a ranked list for :mod:`engramdb.retrieve.fusion`, like vector and
 keyword search; with no query entity it is empty and changes nothing.
@@ -32,7 +33,7 @@ from engramdb.graph.resolve import KNOWN_ALIASES, normalise
 from engramdb.models import Scope
 from engramdb.retrieve.text import STOPWORDS
 
-#: Score factor for a memory that names an entity without being about it.
+#: Default score factor for a memory that names an entity without being about it.
 MENTION_FACTOR = 0.5
 #: Score factor per relation hop from a query entity.
 HOP_DISCOUNT = 0.5
@@ -128,6 +129,7 @@ def ranked(
     *,
     k: int,
     hops: int = 2,
+    mention_factor: float = MENTION_FACTOR,
 ) -> list[tuple[int, float]]:
     """(rowid, score) of the memories the query entities point to, best first, at most k."""
     if not entities.found:
@@ -157,11 +159,12 @@ def ranked(
         frontier = nxt
     rows = store.graph_links(scope, where, sorted(pulls))
     boost = [eid for eid in reach if eid not in pulls]
-    if boost and candidates:
-        rows += store.graph_links(scope, where, boost, list(candidates))
+    within = sorted({*candidates, *(rowid for _, rowid, _ in rows)})
+    if boost and within:
+        rows += store.graph_links(scope, where, boost, within)
     scores: dict[int, float] = {}
     for eid, rowid, role in rows:
-        factor = 1.0 if role == "subject" else MENTION_FACTOR
+        factor = 1.0 if role == "subject" else mention_factor
         scores[rowid] = scores.get(rowid, 0.0) + reach[eid] * factor
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 

@@ -54,7 +54,14 @@ def search(
             entities = graph.match(store, scope, query, k)
         seen = sorted({r for items in ranked.values() for r, _ in items})
         ranked["graph"] = graph.ranked(
-            store, scope, where, entities, seen, k=k, hops=cfg.graph_hops
+            store,
+            scope,
+            where,
+            entities,
+            seen,
+            k=k,
+            hops=cfg.graph_hops,
+            mention_factor=cfg.graph_mention_factor,
         )
     weights = {
         "vector": cfg.vector_weight,

@@ -163,7 +163,7 @@ class Store(Protocol):
         ...
 
     def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
-        """Move an entity's links and relations to another, recorded for :meth:`unmerge_entities`."""
+        """Move an entity's links and relations to another; recorded, so it can be undone."""
         ...
 
     def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:

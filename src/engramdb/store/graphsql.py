@@ -435,8 +435,13 @@ class GraphSQL:
                 (source_id, target_id),
             )
         ]
-        subj = [str(r[0]) for r in self._q("SELECT id FROM relations WHERE subject_id = ?", (source_id,))]
-        obj = [str(r[0]) for r in self._q("SELECT id FROM relations WHERE object_id = ?", (source_id,))]
+        subj = [
+            str(r[0])
+            for r in self._q("SELECT id FROM relations WHERE subject_id = ?", (source_id,))
+        ]
+        obj = [
+            str(r[0]) for r in self._q("SELECT id FROM relations WHERE object_id = ?", (source_id,))
+        ]
         merge_id = str(uuid.uuid4())
         undo = json.dumps({"links": moved, "subject": subj, "object": obj})
         self._q(
