@@ -61,6 +61,11 @@ class AsyncMemory:
     profile = _threaded(Memory.profile)
     scopes = _threaded(Memory.scopes)
     stats = _threaded(Memory.stats)
+    entities = _threaded(Memory.entities)
+    relations = _threaded(Memory.relations)
+    graph = _threaded(Memory.graph)
+    merge_entities = _threaded(Memory.merge_entities)
+    unmerge = _threaded(Memory.unmerge)
     close = _threaded(Memory.close)
 
     async def __aenter__(self) -> AsyncMemory:

@@ -45,3 +45,14 @@ def test_every_exported_name_is_in_the_readme_or_is_an_error() -> None:
         if name.startswith("__"):
             continue
         assert name in README or name.endswith("Error"), f"{name} is not documented in README"
+
+
+def test_graph_memory_example_runs_and_its_comments_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = _block_after("## Graph memory")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README graph memory", "exec"), namespace)
+    assert namespace["edges"] == [("Caroline", "from", "Sweden"), ("Caroline", "sibling", "Tom")]
+    assert namespace["places"] == {"New York City": 2, "Sweden": 1}

@@ -101,10 +101,16 @@ class Extracted:
     entities: list[EntityMention] = field(default_factory=list)
     subjects: set[str] = field(default_factory=set)
     relations: list[RelationMention] = field(default_factory=list)
+    #: Who "User" is in third-person fact texts ("User lives in Paris"); None drops it.
+    self_name: str | None = None
 
     def add(self, name: str, kind: EntityKind, *, subject: bool = False) -> EntityMention | None:
         """Record a mention (kinds: the first specific guess wins); None for an empty name."""
         norm = normalise(name)
+        if norm == "user":
+            if not self.self_name:
+                return None
+            name, norm, kind = self.self_name, normalise(self.self_name), "person"
         if not norm or norm in STOPWORDS or norm in _NON_NAMES:
             return None
         for i, known in enumerate(self.entities):
@@ -210,7 +216,7 @@ def extract(
     >>> [(r.subject.name, r.predicate, r.object.name) for r in out.relations]
     [('Caroline', 'from', 'Sweden')]
     """
-    out = Extracted()
+    out = Extracted(self_name=self_name)
     label = _SPEAKER.match(text)
     body_start = 0
     who: EntityMention | None = None

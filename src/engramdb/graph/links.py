@@ -57,15 +57,12 @@ def _predicate(text: str) -> str:
     return "_".join(text.strip().lower().split())[:64] or "related_to"
 
 
-def _with_hint(out: Extracted, hint: Hint, self_name: str | None) -> None:
-    def name(text: str) -> str:
-        # The prompt asks for "user" for the user: that is the scope's user.
-        return self_name if self_name and text.strip().casefold() == "user" else text
-
+def _with_hint(out: Extracted, hint: Hint) -> None:
+    # "user" (as the prompt asks the model to name the user) becomes the scope's user in add().
     for entity, kind in hint.entities:
-        out.add(name(entity), _kind(kind))
+        out.add(entity, _kind(kind))
     for subj, pred, obj in hint.relations:
-        out.relate(out.add(name(subj), "thing"), _predicate(pred), out.add(name(obj), "thing"))
+        out.relate(out.add(subj, "thing"), _predicate(pred), out.add(obj, "thing"))
 
 
 #: The relation a rule-extracted slot states, and the kind of its value.
@@ -123,7 +120,7 @@ def for_memory(
     self_name = scope.user_id or scope.agent_id
     out = extract(text, said_at=said, speaker=speaker, self_name=self_name)
     if hint is not None:
-        _with_hint(out, hint, self_name)
+        _with_hint(out, hint)
     entities = [replace(e, subject=e.norm in out.subjects) for e in out.entities]
     return GraphWrite(
         memory_id=memory_id,
