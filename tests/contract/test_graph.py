@@ -185,3 +185,19 @@ def test_graph_reads_need_a_scope(mem: Memory) -> None:
         mem.relations()
     with pytest.raises(ValidationError):
         mem.graph(limit=0, user_id="u")
+
+
+def test_imported_memories_are_linked_into_the_graph(mem: Memory) -> None:
+    import io
+
+    from engramdb.transfer import export_jsonl, import_jsonl
+
+    _add(mem, TRANSCRIPT)
+    buf = io.StringIO()
+    export_jsonl(mem, buf, user_id="u")
+    before = _triples(mem.relations(user_id="u"))
+    mem.delete_all(user_id="u")
+    assert mem.relations(user_id="u") == []
+    report = import_jsonl(mem, buf.getvalue().splitlines())
+    assert report.imported == len(TRANSCRIPT)
+    assert _triples(mem.relations(user_id="u")) == before and before

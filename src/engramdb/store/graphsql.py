@@ -30,6 +30,9 @@ Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 ScopeSQL = Callable[[Scope, str], tuple[str, list[Any]]]
 WhereSQL = Callable[[Node | None, str], tuple[str, list[Any]]]
 
+#: Most source memory ids reported per relation (the newest).
+MAX_SOURCES = 20
+
 _ENTITY_COLS = (
     "e.id, e.name, e.norm, e.kind, e.tenant, e.user_id, e.agent_id, e.run_id, e.created_at, "
     "e.merged_into"
@@ -343,7 +346,8 @@ class GraphSQL:
         include_invalid: bool,
         limit: int,
     ) -> list[RelationRow]:
-        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
+        """Relations in scope touching ``entity_ids`` (all when None), newest first, each with
+        up to :data:`MAX_SOURCES` of the memories stating it (newest first)."""
         if entity_ids is not None and not entity_ids:
             return []
         s_sql, params = self._scope_sql(scope, "r")
@@ -365,10 +369,15 @@ class GraphSQL:
             return []
         ids = [str(r[0]) for r in rows]
         sources: dict[str, list[str]] = {}
+        # The newest few sources per relation, each an index range scan: a relation stated
+        # by thousands of memories must not cost a read of all of them.
+        picks = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT relation_id, memory_id FROM relation_sources WHERE "
+            f"relation_id = {self._mark} ORDER BY memory_rowid DESC LIMIT {self._mark}) s{i}"
+            for i in range(len(ids))
+        )
         for relation_id, memory_id in self._q(
-            "SELECT relation_id, memory_id FROM relation_sources WHERE relation_id IN "
-            f"({self._marks(len(ids))}) ORDER BY memory_id",
-            ids,
+            picks, [v for rid in ids for v in (rid, MAX_SOURCES)]
         ):
             sources.setdefault(str(relation_id), []).append(str(memory_id))
         return [
