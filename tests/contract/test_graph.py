@@ -201,3 +201,19 @@ def test_imported_memories_are_linked_into_the_graph(mem: Memory) -> None:
     report = import_jsonl(mem, buf.getvalue().splitlines())
     assert report.imported == len(TRANSCRIPT)
     assert _triples(mem.relations(user_id="u")) == before and before
+
+
+def test_similar_names_merge_only_above_the_guarded_threshold(
+    mem: Memory, open_mem: Callable[..., Memory]
+) -> None:
+    _add(mem, ["Jo: we drove to Lake Tahoe and met John Smith there."])
+    _add(mem, ["Jo: we hiked around the Lake Tahoe Area, then went to Lake Como with John."])
+    names = _names(mem)
+    # "Lake Tahoe Area" is the Lake Tahoe the scope knows (cosine 0.95, same first word).
+    assert "Lake Tahoe Area" not in names and names["Lake Tahoe"]["memories"] == 2
+    # Sharing a first word is not enough: these stay apart.
+    assert names["Lake Como"]["memories"] == 1
+    assert names["John"]["memories"] == 1 and names["John Smith"]["memories"] == 1
+    graph_only = open_mem({"retrieval": {"use_keyword": False, "use_vector": False}})
+    hits = graph_only.search("the Lake Tahoe Area", user_id="u")["results"]
+    assert len(hits) == 2

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from engramdb.embed.base import Embedder
 from engramdb.errors import ValidationError
 from engramdb.graph import links
 from engramdb.graph.models import EntityRow
+from engramdb.graph.resolve import normalise
 from engramdb.models import Scope, WriteBatch
 from engramdb.store.base import Store
 from engramdb.timeutil import iso, utcnow
@@ -19,7 +21,7 @@ from engramdb.timeutil import iso, utcnow
 MAX_NODES = 500
 
 
-def link(store: Store, embedder: links._Embedder | None, batch: WriteBatch) -> WriteBatch:
+def link(store: Store, embedder: Embedder | None, batch: WriteBatch) -> WriteBatch:
     """Resolve ``batch.graph`` against the scope's entities (before ``store.apply``)."""
     if batch.graph:
         links.resolve(store, embedder, batch)
@@ -33,8 +35,6 @@ def entities(store: Store, scope: Scope, *, limit: int) -> list[dict[str, Any]]:
 
 
 def _entity_ids(store: Store, scope: Scope, entity: str) -> list[str]:
-    from engramdb.graph.resolve import normalise
-
     if not isinstance(entity, str) or not entity.strip():
         raise ValidationError(f"entity must be a non-empty name or id, not {entity!r}")
     by_id = [e.id for e in store.graph_entities(scope, limit=1, ids=[entity])]

@@ -45,9 +45,11 @@ _ORG_WORDS = frozenset(
 _PLACE_WORDS = frozenset(
     """city town village street st avenue ave road rd park lake mountain mountains mount mt
     beach island islands county river valley bay falls canyon forest state coast desert
-    province region country""".split()  # noqa: SIM905
+    province region country area district neighbourhood neighborhood""".split()  # noqa: SIM905
 )
-_PLACE_BEFORE = re.compile(r"(?:\b(?:in|from|to|near|visited|visiting|visit|around|across)\s+)$")
+_PLACE_BEFORE = re.compile(
+    r"(?:\b(?:in|from|to|near|visited|visiting|visit|around|across)\s+(?:the\s+)?)$"
+)
 _ORG_BEFORE = re.compile(
     r"(?:\b(?:work|works|working|worked|job|hired|employed|intern|interning)\s+(?:at|for|by)\s+)$",
     re.I,

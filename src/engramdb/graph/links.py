@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from engramdb.embed.base import Embedder
 from engramdb.graph.entities import Extracted, extract
 from engramdb.graph.models import ENTITY_KINDS, EntityKind, EntityMention, GraphWrite
 from engramdb.graph.resolve import KNOWN_ALIASES, first_word, similar
@@ -31,10 +32,6 @@ class Hint:
 
     entities: tuple[tuple[str, str], ...] = ()
     relations: tuple[tuple[str, str, str], ...] = ()
-
-
-class _Embedder(Protocol):
-    def embed(self, texts: list[str]) -> Any: ...
 
 
 class _Lookup(Protocol):
@@ -133,7 +130,7 @@ def for_memory(
     )
 
 
-def resolve(store: _Lookup, embedder: _Embedder | None, batch: WriteBatch) -> None:
+def resolve(store: _Lookup, embedder: Embedder | None, batch: WriteBatch) -> None:
     """Map each mention of ``batch.graph`` onto an entity its scope already knows, in place.
 
     A known short form ("NYC") becomes its expansion when the scope knows that; a new
@@ -182,7 +179,7 @@ def resolve(store: _Lookup, embedder: _Embedder | None, batch: WriteBatch) -> No
             ]
 
 
-def _similar(new: list[EntityMention], known: set[str], embedder: _Embedder) -> dict[str, str]:
+def _similar(new: list[EntityMention], known: set[str], embedder: Embedder) -> dict[str, str]:
     pairs: list[tuple[str, list[str]]] = []
     for mention in {e.norm: e for e in new}.values():
         head = first_word(mention.norm)
