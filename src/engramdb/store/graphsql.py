@@ -30,6 +30,8 @@ Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 ScopeSQL = Callable[[Scope, str], tuple[str, list[Any]]]
 WhereSQL = Callable[[Node | None, str], tuple[str, list[Any]]]
 
+# Ids per IN list: well under SQLite's and Postgres's parameter limits.
+_CHUNK = 400
 #: Most source memory ids reported per relation (the newest).
 MAX_SOURCES = 20
 
@@ -167,7 +169,11 @@ class GraphSQL:
 
     def unlink(self, rowids: Sequence[int]) -> None:
         """Drop the links and relation sources of memories (before a re-link or delete),
-        then whatever they leave orphaned."""
+        then whatever they leave orphaned. Large lists go in chunks (parameter limits)."""
+        for start in range(0, len(rowids), _CHUNK):
+            self._unlink(rowids[start : start + _CHUNK])
+
+    def _unlink(self, rowids: Sequence[int]) -> None:
         if not rowids:
             return
         marks = self._marks(len(rowids))
@@ -189,6 +195,7 @@ class GraphSQL:
         self._cleanup(rels, ents)
 
     def _cleanup(self, relation_ids: list[str], entity_ids: list[str]) -> None:
+        relation_ids = sorted(set(relation_ids))
         if relation_ids:
             ends = self._q(
                 f"SELECT subject_id, object_id FROM relations WHERE id IN "
@@ -202,6 +209,10 @@ class GraphSQL:
                 relation_ids,
             )
         entity_ids = sorted(set(entity_ids))
+        for start in range(0, len(entity_ids), _CHUNK):
+            self._drop_orphans(entity_ids[start : start + _CHUNK])
+
+    def _drop_orphans(self, entity_ids: Sequence[str]) -> None:
         if entity_ids:
             # An entity nothing points at any more goes, unless a merge (reversible) names it.
             self._q(

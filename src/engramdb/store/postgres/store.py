@@ -226,13 +226,10 @@ class PostgresStore:
             for ch in batch.changes:
                 if ch.status is not None and ch.status != "active":
                     graph.invalidate(rowids[ch.id], ch.invalid_at or at)
+            if batch.deletes:
+                c.execute("SELECT rowid FROM memories WHERE id = ANY(%s)", (batch.deletes,))
+                graph.unlink([int(r[0]) for r in c.fetchall()])
             for memory_id in batch.deletes:
-                found = c.execute(
-                    "SELECT rowid FROM memories WHERE id = %s", (memory_id,)
-                ).fetchone()
-                if found is None:
-                    continue
-                graph.unlink([int(found[0])])
                 row = c.execute(
                     "DELETE FROM memories WHERE id = %s RETURNING tenant, memory", (memory_id,)
                 ).fetchone()

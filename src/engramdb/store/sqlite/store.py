@@ -196,13 +196,15 @@ class SQLiteStore:
             for ch in batch.changes:
                 if ch.status is not None and ch.status != "active":
                     graph.invalidate(rowids[ch.id], ch.invalid_at or at)
-            for memory_id in batch.deletes:
+            doomed = []
+            for memory_id in dict.fromkeys(batch.deletes):
                 row = c.execute(
                     "SELECT rowid, tenant, memory FROM memories WHERE id = ?", (memory_id,)
                 ).fetchone()
-                if row is None:
-                    continue
-                graph.unlink([row[0]])
+                if row is not None:
+                    doomed.append((memory_id, row))
+            graph.unlink([row[0] for _, row in doomed])
+            for memory_id, row in doomed:
                 c.execute(
                     "INSERT INTO history (memory_id, tenant, event, old_memory, new_memory, "
                     "created_at) VALUES (?, ?, 'DELETE', ?, NULL, ?)",
