@@ -217,3 +217,11 @@ def test_similar_names_merge_only_above_the_guarded_threshold(
     graph_only = open_mem({"retrieval": {"use_keyword": False, "use_vector": False}})
     hits = graph_only.search("the Lake Tahoe Area", user_id="u")["results"]
     assert len(hits) == 2
+
+
+def test_an_acronym_said_with_its_name_is_the_same_entity(mem: Memory) -> None:
+    _add(mem, ["Jo: I interned at the New York Stock Exchange (NYSE) and loved NYSE."])
+    names = _names(mem)
+    assert "NYSE" not in names and names["New York Stock Exchange"]["memories"] == 1
+    _add(mem, ["Jo: NYSE called me back."])
+    assert _names(mem)["New York Stock Exchange"]["memories"] == 2

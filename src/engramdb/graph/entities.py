@@ -240,9 +240,10 @@ def extract(
             continue
         possessive = name.endswith(("'s", "’s"))
         name = re.sub(r"['’]s$", "", name)
-        if first and " " not in name and not possessive:
+        acronym = name.isupper() and len(name) > 1
+        if first and " " not in name and not possessive and not acronym:
             # One capitalised word opening a sentence is usually just a word ("Painting is
-            # fun"); keep it only when it is plainly a name (a possessive).
+            # fun"); keep it only when it is plainly a name (a possessive, an acronym).
             continue
         if name.isupper() and len(name) == 1:
             continue

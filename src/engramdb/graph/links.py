@@ -17,7 +17,7 @@ import numpy as np
 from engramdb.embed.base import Embedder
 from engramdb.graph.entities import Extracted, extract
 from engramdb.graph.models import ENTITY_KINDS, EntityKind, EntityMention, GraphWrite
-from engramdb.graph.resolve import KNOWN_ALIASES, first_word, similar
+from engramdb.graph.resolve import KNOWN_ALIASES, acronym_of, first_word, similar
 from engramdb.models import Scope, WriteBatch
 from engramdb.timeutil import to_datetime
 
@@ -133,7 +133,8 @@ def for_memory(
 def resolve(store: _Lookup, embedder: Embedder | None, batch: WriteBatch) -> None:
     """Map each mention of ``batch.graph`` onto an entity its scope already knows, in place.
 
-    A known short form ("NYC") becomes its expansion when the scope knows that; a new
+    A known short form ("NYC") becomes its expansion when the scope knows that, an acronym
+    the name its letters spell when that is said in the same write; a new
     person, place or organisation whose name shares its first word with a known one of the
     same scope merges into it when their embeddings reach the guarded threshold. What was
     mapped keeps its own normal form as an alias, so later lookups find it directly.
@@ -150,10 +151,18 @@ def resolve(store: _Lookup, embedder: Embedder | None, batch: WriteBatch) -> Non
         found = store.graph_lookup(scope, [*norms, *expansions], 0, first_words=firsts)
         known = {norm for _, norm, _ in found}
         mapping: dict[str, str] = {}
+        acronyms = {
+            e.norm for g in items for e in g.entities if e.name.isupper() and e.kind != "date"
+        }
         for norm in norms:
             target = KNOWN_ALIASES.get(norm)
             if norm not in known and target is not None and (target in known or target in norms):
                 mapping[norm] = target
+            elif norm in acronyms and norm not in known:
+                # "New York Stock Exchange (NYSE)": initials of a name said alongside.
+                spelled = acronym_of(norm, sorted((known | set(norms)) - {norm}))
+                if spelled is not None:
+                    mapping[norm] = spelled
         new = [
             e
             for g in items
