@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, percentile, print_table, write_json
 from engramdb import Memory
 from engramdb.embed.base import normalize
+from engramdb.graph.links import for_memory
 from engramdb.ingest.plan import text_hash
 from engramdb.models import NewMemory, Scope, WriteBatch
 from engramdb.timeutil import iso, utcnow
@@ -67,7 +68,10 @@ class Corpus:
 def bulk_load(
     m: Memory, scope: Scope, n: int, corpus: Corpus, pool_vecs: np.ndarray, rng: random.Random
 ) -> None:
-    """Insert n memories; vectors are mixtures of real embeddings (fast, realistic spread)."""
+    """Insert n memories; vectors are mixtures of real embeddings (fast, realistic spread).
+
+    Each memory gets its graph rows (entities, links) as ``add()`` would write them.
+    """
     at = iso(utcnow())
     nprng = np.random.default_rng(rng.randint(0, 2**31))
     for start in range(0, n, 5000):
@@ -83,9 +87,10 @@ def bulk_load(
         batch = WriteBatch(at=at)
         for i in range(size):
             text = corpus.sentence()
+            memory_id = str(uuid.uuid4())
             batch.inserts.append(
                 NewMemory(
-                    id=str(uuid.uuid4()),
+                    id=memory_id,
                     memory=text,
                     scope=scope,
                     vector=vecs[i],
@@ -94,6 +99,7 @@ def bulk_load(
                     hash=text_hash(text),
                 )
             )
+            batch.graph.append(for_memory(memory_id, text, scope, at=at))
         m.store.apply(batch)
 
 
@@ -101,7 +107,9 @@ def measure(m: Memory, corpus: Corpus, searches: int, adds: int, tag: str) -> di
     """Timed end-to-end searches and single adds on fresh text."""
     s_times, a_times = [], []
     for i in range(searches):
-        q = f"what did {corpus.sentence(5)} {tag}{i}"
+        # Every other query names a person of the corpus, so the graph channel has work.
+        who = "Sam" if i % 2 else ""
+        q = f"what did {who} {corpus.sentence(5)} {tag}{i}"
         t = time.perf_counter()
         m.search(q, user_id="bench", limit=10)
         s_times.append((time.perf_counter() - t) * 1000)
@@ -144,6 +152,11 @@ def main() -> None:
     ap.add_argument("--adds", type=int, default=100)
     ap.add_argument("--json", default="bench/results/latency.json")
     ap.add_argument(
+        "--compare-graph",
+        action="store_true",
+        help="also time searches with the graph channel off, on the same store",
+    )
+    ap.add_argument(
         "--store",
         choices=("sqlite", "postgres"),
         default="sqlite",
@@ -183,6 +196,18 @@ def main() -> None:
             cold = (time.perf_counter() - t) * 1000
             res = measure(m, corpus, searches, adds, f"n{n}")
             current += adds
+            if args.compare_graph:
+                off = Memory(
+                    config={"retrieval": {"use_graph": False}}, store=m.store, embedder=m.embedder
+                )
+                res_off = measure(off, corpus, searches, 0, f"off{n}")
+                res["search_p50_ms_graph_off"] = res_off["search_p50_ms"]
+                res["search_p95_ms_graph_off"] = res_off["search_p95_ms"]
+                print(
+                    f"{n:,}: search p50 {res['search_p50_ms']:.2f} ms graph on, "
+                    f"{res_off['search_p50_ms']:.2f} ms off",
+                    flush=True,
+                )
             res["n"] = n
             res["cold_first_search_ms"] = cold
             res["vector_recall@10"] = vector_recall(m, scope, corpus)

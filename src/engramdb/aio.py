@@ -67,6 +67,11 @@ class AsyncMemory:
     tombstones = _threaded(Memory.tombstones)
     consolidate = _threaded(Memory.consolidate)
     restore = _threaded(Memory.restore)
+    entities = _threaded(Memory.entities)
+    relations = _threaded(Memory.relations)
+    graph = _threaded(Memory.graph)
+    merge_entities = _threaded(Memory.merge_entities)
+    unmerge = _threaded(Memory.unmerge)
     close = _threaded(Memory.close)
 
     async def __aenter__(self) -> AsyncMemory:

@@ -118,6 +118,16 @@ class RetrievalConfig(BaseModel):
         0.75, ge=0, lt=1, description="cosine between queries below which feedback does not apply"
     )
     decay: DecayConfig = Field(default_factory=DecayConfig)
+    use_graph: bool = Field(True, description="fuse memories linked to the query's entities")
+    graph_weight: float = Field(0.5, ge=0)
+    graph_hops: int = Field(2, ge=0, le=3, description="relation hops from query entities")
+    graph_mention_factor: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="graph score of a memory that only names an entity, relative to one "
+        "about it (its speaker or a relation's subject)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -136,8 +146,9 @@ class RetrievalConfig(BaseModel):
 RETRIEVAL_PRESETS: dict[str, dict[str, Any]] = {
     "hybrid": {},
     "rrf": {"fusion": "rrf", "vector_weight": 1.0},
-    "vector": {"use_keyword": False},
-    "keyword": {"use_vector": False},
+    "vector": {"use_keyword": False, "use_graph": False},
+    "keyword": {"use_vector": False, "use_graph": False},
+    "no_graph": {"use_graph": False},
     "deep": {"candidates": 200},
 }
 

@@ -12,6 +12,9 @@ from engramdb.config import MemoryConfig
 from engramdb.embed.base import Embedder
 from engramdb.errors import MemoryNotFoundError, ScopeError, ValidationError
 from engramdb.filters import Node, parse, split_scope
+from engramdb.graph import api as graph_api
+from engramdb.graph import links as graph_links
+from engramdb.graph import retrieve as graph_retrieve
 from engramdb.ingest import plan
 from engramdb.ingest.messages import parse_messages
 from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
@@ -260,9 +263,14 @@ class Memory:
             # The turns are kept as episodes too (working memory, provenance), in the same
             # transaction; there is nothing to extract from them.
             batch.episodes = episodes_for(msgs, scope, meta, at, {})
-            for e in batch.episodes:
+            for e, new, m in zip(batch.episodes, batch.inserts, msgs, strict=True):
                 e.status = "done"
-            self.store.apply(batch)
+                batch.graph.append(
+                    graph_links.for_memory(
+                        new.id, new.memory, scope, at=at, episode_ids=[e.id], speaker=m.name
+                    )
+                )
+            self.store.apply(graph_api.link(self.store, self.embedder, batch))
             return {"results": results, "usage": _usage_dict(Usage())}
         if memory_type and not options:
             options = {"memory_type": memory_type}
@@ -488,7 +496,13 @@ class Memory:
             change.vector = self.embedder.embed([change.memory])[0]
         if metadata is not None:
             change.metadata = check_metadata(metadata)
-        self.store.apply(WriteBatch(changes=[change], at=iso(utcnow())))
+        at = iso(utcnow())
+        batch = WriteBatch(changes=[change], at=at)
+        if change.memory is not None:
+            batch.graph.append(
+                graph_links.for_memory(record.id, change.memory, record.scope, at=at)
+            )
+        self.store.apply(graph_api.link(self.store, self.embedder, batch))
         updated = self.store.get(record.id, self.tenant)
         assert updated is not None
         return {"message": "Memory updated successfully!", **updated.to_dict()}
@@ -532,9 +546,14 @@ class Memory:
     ) -> dict[str, Any]:
         """The memories most relevant to ``query`` in a scope, best first.
 
-        Hybrid retrieval: vector and keyword candidates fused by rank. ``score`` is the fused
-        score scaled so the best hit is 1.0; ``similarity`` is the cosine similarity to the
-        query, and ``threshold`` drops hits whose similarity is below it.
+        Hybrid retrieval: vector, keyword and graph candidates (memories linked to the
+        entities the query names) fused. ``score`` is the fused score scaled so the best hit
+        is 1.0; ``similarity`` is the cosine similarity to the query, and ``threshold`` drops
+        hits whose similarity is below it.
+
+        Returns ``{"results": [...], "relations": [...]}``; relations are the current
+        ``{"source", "relationship", "target", "valid_at", "invalid_at", "memory_ids"}`` of
+        the query's entities (empty when it names none).
 
         ``as_of`` (a time) answers as memory stood then: memories true at that time in valid
         time (``valid_at <= as_of < invalid_at``), including those superseded since. What
@@ -551,9 +570,16 @@ class Memory:
         scope, where = self._scope(
             user_id, agent_id, run_id, filters, required=True, action="search"
         )
-        hits = self._hits(query, scope, where, check_limit(limit), threshold, as_of)
+        limit = check_limit(limit)
+        cfg = self.config.retrieval
+        entities = graph_retrieve.match(self.store, scope, query, max(cfg.candidates, limit))
+        hits = self._hits(query, scope, where, limit, threshold, as_of, entities)
         self._access.touch(self.tenant, (h.record.id for h in hits))
-        return {"results": [_hit_dict(h) for h in hits]}
+        relations = graph_retrieve.relations(self.store, scope, entities)
+        return {
+            "results": [_hit_dict(h) for h in hits],
+            "relations": [r.to_dict() for r in relations],
+        }
 
     def _hits(
         self,
@@ -563,6 +589,7 @@ class Memory:
         limit: int,
         threshold: float | None,
         as_of: TimeInput | None = None,
+        entities: graph_retrieve.QueryEntities | None = None,
     ) -> list[Hit]:
         vector = (
             self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
@@ -577,6 +604,7 @@ class Memory:
                 limit=limit,
                 threshold=threshold,
                 cfg=self.config.retrieval,
+                entities=entities,
             )
         at = to_iso(as_of, field="as_of")
         return search_as_of(
@@ -759,6 +787,70 @@ class Memory:
         restored = self.store.get(record.id, self.tenant)
         assert restored is not None
         return restored.to_dict()
+
+    # -- graph ----------------------------------------------------------------------------
+
+    def entities(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """The people, places, organisations, things and dates a scope's memories name,
+        most linked first: ``{"id", "name", "kind", "memories", ...}``."""
+        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="entities")
+        return graph_api.entities(self.store, scope, limit=check_limit(limit))
+
+    def relations(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        entity: str | None = None,
+        include_invalid: bool = False,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Relations between a scope's entities, newest first, in Mem0's graph shape
+        (``source``, ``relationship``, ``target``) with validity and source memories.
+
+        ``entity`` (a name or an id) keeps those touching it; ``include_invalid`` adds
+        relations that ended (their memory was superseded).
+        """
+        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="relations")
+        return graph_api.relations(
+            self.store,
+            scope,
+            entity=entity,
+            include_invalid=bool(include_invalid),
+            limit=check_limit(limit),
+        )
+
+    def graph(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 200,
+        include_invalid: bool = False,
+    ) -> dict[str, Any]:
+        """A scope's graph for drawing: ``{"nodes": [entities], "edges": [relations]}``."""
+        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="graph")
+        return graph_api.graph(
+            self.store, scope, limit=check_limit(limit), include_invalid=bool(include_invalid)
+        )
+
+    def merge_entities(self, source_id: str, target_id: str) -> dict[str, Any]:
+        """Merge entity ``source_id`` into ``target_id`` (same scope): its memories, relations
+        and names then belong to the target. Returns the merge record; see :meth:`unmerge`."""
+        return graph_api.merge(self.store, self.tenant, source_id, target_id)
+
+    def unmerge(self, merge_id: str) -> dict[str, Any]:
+        """Undo :meth:`merge_entities`: the source entity gets back what it had."""
+        return graph_api.unmerge(self.store, self.tenant, merge_id)
 
     # -- lifecycle ------------------------------------------------------------------------
 

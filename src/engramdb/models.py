@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from engramdb.graph.models import GraphWrite
 
 EventName = Literal["ADD", "UPDATE", "DELETE", "SUPERSEDE", "NONE"]
 DEFAULT_TENANT = "default"
@@ -230,6 +233,8 @@ class WriteBatch:
     episodes: list[Episode] = field(default_factory=list)
     episode_status: list[EpisodeStatus] = field(default_factory=list)
     feedback: list[Feedback] = field(default_factory=list)
+    #: Entity links and relations of inserted or re-worded memories (see engramdb.graph).
+    graph: list[GraphWrite] = field(default_factory=list)
     at: str = ""
 
     def __bool__(self) -> bool:
@@ -240,6 +245,7 @@ class WriteBatch:
             or self.episodes
             or self.episode_status
             or self.feedback
+            or self.graph
         )
 
 

@@ -132,7 +132,8 @@ def test_add_with_timestamp(mem: Any) -> None:
 def test_search_shape_and_order(mem: Any) -> None:
     mem.add(["I love hiking in the Alps", "My laptop is a ThinkPad"], user_id="s", infer=False)
     res = mem.search("mountain hiking", user_id="s", limit=2)
-    assert set(res) == {"results"}
+    assert set(res) == {"results", "relations"}
+    assert res["relations"] == []
     hits = res["results"]
     assert hits[0]["memory"] == "I love hiking in the Alps"
     assert RECORD_KEYS | {"score", "similarity"} <= set(hits[0])

@@ -74,6 +74,9 @@ def test_forget_user_erases_every_trace_and_leaves_a_tombstone(
     assert counts["memories"] == 2 and counts["vectors"] == 2
     assert counts["episodes"] == 3
     assert counts["history"] >= 5
+    # The graph too: the place the memories named, its links and relation.
+    assert counts["entities"] >= 1 and counts["entity_links"] >= 1
+    assert mem.entities(user_id="a") == [] and mem.relations(user_id="a") == []
     assert SECRET not in str(tomb)
     # Gone from every read path, and from the history of the memory deleted earlier.
     assert mem.search(SECRET, user_id="a")["results"] == []

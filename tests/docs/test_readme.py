@@ -74,3 +74,14 @@ def test_time_and_lifecycle_example_runs_and_its_comments_hold(
             continue
         assert repr(eval(expr, namespace)) == shown, expr
     assert len(namespace["everything"]) == 2  # type: ignore[arg-type]
+
+
+def test_graph_memory_example_runs_and_its_comments_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = _block_after("## Graph memory")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README graph memory", "exec"), namespace)
+    assert namespace["edges"] == [("Caroline", "from", "Sweden"), ("Caroline", "sibling", "Tom")]
+    assert namespace["places"] == {"New York City": 2, "Sweden": 1}

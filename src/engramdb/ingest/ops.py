@@ -18,6 +18,8 @@ class Fact:
     ``attribute`` names the slot the fact fills ("residence", "employer", "pet",
     "preference:coffee", ...). When ``single_valued`` is true, a newer fact for the same
     ``(subject, attribute)`` replaces the older one (SUPERSEDE); otherwise both are kept.
+    ``entities`` (name, kind) and ``relations`` (subject, predicate, object) are what an LLM
+    said the fact names; the graph links them beside what it finds in the text itself.
     """
 
     text: str
@@ -28,6 +30,8 @@ class Fact:
     categories: tuple[str, ...] = ()
     event_time: datetime | None = None
     source_role: Role = "user"
+    entities: tuple[tuple[str, str], ...] = ()
+    relations: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from typing import Any
 
 from engramdb.embed.base import Embedder
 from engramdb.filters import Cond
+from engramdb.graph import api as graph_api
+from engramdb.graph import links as graph_links
+from engramdb.graph.models import GraphWrite
 from engramdb.ingest.extractors import VERBATIM, Extractor, Request
 from engramdb.ingest.messages import Message
 from engramdb.ingest.ops import Decision, Existing, Fact
@@ -181,7 +184,7 @@ class Ingestor:
         batch.episode_status = [
             EpisodeStatus(e.id, "done", len(batch.inserts) + len(batch.changes)) for e in episodes
         ]
-        self.store.apply(batch)
+        self.store.apply(graph_api.link(self.store, self.embedder, batch))
         return outcome
 
     def _with_images(self, episode: Episode, outcome: Outcome) -> Message:
@@ -294,6 +297,7 @@ class Ingestor:
                         "previous_memory": target.memory,
                     }
                 )
+                batch.graph.append(_graph(fact, target.id, target.scope, at, None, episode_ids))
                 continue
             new = _new_memory(fact, vector, scope, metadata, at, episode_ids, self.extractor.name)
             if d.op == "SUPERSEDE" and target is not None:
@@ -320,7 +324,33 @@ class Ingestor:
                 outcome.results.append({"id": new.id, "memory": new.memory, "event": "ADD"})
             outcome.results[-1]["memory_type"] = new.memory_type
             batch.inserts.append(new)
+            batch.graph.append(_graph(fact, new.id, scope, at, new.valid_at, episode_ids))
         return batch
+
+
+def _graph(
+    fact: Fact,
+    memory_id: str,
+    scope: Scope,
+    at: str,
+    valid_at: str | None,
+    episode_ids: list[str],
+) -> GraphWrite:
+    hint = graph_links.hint_for(
+        fact.subject, fact.attribute, fact.value, fact.entities, fact.relations
+    )
+    # A fact about someone else ("Anna is a nurse") is about them, not the speaker.
+    speaker = fact.subject if fact.subject not in ("user", "") else None
+    return graph_links.for_memory(
+        memory_id,
+        fact.text,
+        scope,
+        at=at,
+        valid_at=valid_at,
+        episode_ids=episode_ids,
+        speaker=speaker,
+        hint=hint,
+    )
 
 
 def _str(value: Any) -> str | None:

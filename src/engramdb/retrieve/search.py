@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from engramdb.config import RetrievalConfig
 from engramdb.filters import Node
+from engramdb.graph import retrieve as graph
 from engramdb.models import MemoryRecord, Scope
 from engramdb.retrieve import decay, feedback, fusion
 from engramdb.retrieve.text import terms
@@ -34,15 +35,39 @@ def search(
     limit: int,
     threshold: float | None,
     cfg: RetrievalConfig,
+    entities: graph.QueryEntities | None = None,
 ) -> list[Hit]:
-    """Hybrid search; ``threshold`` drops hits whose cosine similarity is below it."""
+    """Hybrid search; ``threshold`` drops hits whose cosine similarity is below it.
+
+    ``entities`` are the query's entities when the caller already matched them (see
+    :func:`engramdb.graph.retrieve.match`); with ``cfg.use_graph`` they are matched here
+    otherwise.
+    """
     k = max(cfg.candidates, limit)
     ranked: dict[str, list[tuple[int, float]]] = {}
     if cfg.use_vector and query_vector is not None:
         ranked["vector"] = store.vector_search(scope, where, query_vector, k)
     if cfg.use_keyword:
         ranked["keyword"] = store.keyword_search(scope, where, terms(query), k)
-    weights = {"vector": cfg.vector_weight, "keyword": cfg.keyword_weight}
+    if cfg.use_graph and cfg.graph_weight > 0:
+        if entities is None:
+            entities = graph.match(store, scope, query, k)
+        seen = sorted({r for items in ranked.values() for r, _ in items})
+        ranked["graph"] = graph.ranked(
+            store,
+            scope,
+            where,
+            entities,
+            seen,
+            k=k,
+            hops=cfg.graph_hops,
+            mention_factor=cfg.graph_mention_factor,
+        )
+    weights = {
+        "vector": cfg.vector_weight,
+        "keyword": cfg.keyword_weight,
+        "graph": cfg.graph_weight,
+    }
     if cfg.fusion == "rrf":
         fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
     else:

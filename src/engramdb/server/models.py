@@ -186,11 +186,24 @@ class MemoryList(BaseModel):
     results: list[MemoryOut]
 
 
+class RelationOut(BaseModel):
+    """A relation between two entities (Mem0's graph shape), with validity and provenance."""
+
+    model_config = _OPEN
+    source: str
+    relationship: str
+    target: str
+    valid_at: str | None = None
+    invalid_at: str | None = None
+    memory_ids: list[str] = Field(default_factory=list)
+
+
 class SearchResponse(BaseModel):
-    """Search hits, best first."""
+    """Search hits, best first, and the current relations of the query's entities."""
 
     model_config = _OPEN
     results: list[HitOut]
+    relations: list[RelationOut] = Field(default_factory=list)
 
 
 class UpdateResponse(MemoryOut):

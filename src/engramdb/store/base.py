@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engramdb.filters import Node
+from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -183,6 +184,62 @@ class Store(Protocol):
         ``memories`` counts active memories; ``last_activity`` is the latest ``updated_at``
         of any of its memories (any status). Grouped by kind, most recent first.
         """
+        ...
+
+    # -- graph (tables of migration 4; SQL shared in store/graphsql.py) -------------------
+    #
+    # Graph rows are written by ``apply`` from ``WriteBatch.graph`` in the memory's own
+    # transaction; superseding a memory ends the relations only it stated, deleting one
+    # removes its links and whatever that leaves orphaned.
+
+    def graph_lookup(
+        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
+    ) -> list[tuple[str, str, int]]:
+        """(entity id, normal form, links up to ``cap + 1``) of the entities in scope named
+        by ``norms`` (directly or by alias, merges followed) or starting with a word of
+        ``first_words``."""
+        ...
+
+    def graph_links(
+        self,
+        scope: Scope,
+        where: Node | None,
+        entity_ids: Sequence[str],
+        within: Sequence[int] | None = None,
+    ) -> list[tuple[str, int, str]]:
+        """(entity id, memory rowid, role) for active memories in scope matching ``where``
+        linked to ``entity_ids``, only among ``within`` rowids when given."""
+        ...
+
+    def graph_neighbours(
+        self, scope: Scope, entity_ids: Sequence[str], cap: int
+    ) -> list[tuple[str, str, int]]:
+        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
+        ...
+
+    def graph_relations(
+        self,
+        scope: Scope,
+        entity_ids: Sequence[str] | None,
+        *,
+        include_invalid: bool = False,
+        limit: int = 100,
+    ) -> list[RelationRow]:
+        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
+        ...
+
+    def graph_entities(
+        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
+    ) -> list[EntityRow]:
+        """Entities in scope (merged ones included), most linked first."""
+        ...
+
+    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
+        """Move an entity's links and relations to another; recorded, so it can be undone."""
+        ...
+
+    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
+        """Undo a recorded merge; raises ValidationError for an unknown or undone one."""
         ...
 
     def close(self) -> None:

@@ -7,6 +7,8 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from engramdb.errors import EngramError, ValidationError
+from engramdb.graph import api as graph_api
+from engramdb.graph import links as graph_links
 from engramdb.models import Change, Scope, WriteBatch
 from engramdb.timeutil import iso, utcnow
 from engramdb.transfer.parse import (
@@ -93,7 +95,18 @@ def _write_records(
                     reason="imported status",
                 )
             )
-    memory.store.apply(write)
+    # Imported memories are linked into the graph like added ones (exports hold no graph rows).
+    write.graph = [
+        graph_links.for_memory(
+            rec.new.id,
+            rec.new.memory,
+            rec.new.scope,
+            at=rec.new.created_at,
+            valid_at=rec.new.valid_at,
+        )
+        for rec in fresh
+    ]
+    memory.store.apply(graph_api.link(memory.store, memory.embedder, write))
     report.imported += len(fresh)
     report.batches += 1
 

@@ -16,14 +16,18 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from engramdb.models import Scope, Tombstone
+from engramdb.store.graphsql import GraphSQL
 from engramdb.store.postgres.sqlfilter import scope_sql
 from engramdb.store.sqltree import episode_ids_of
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
-def erase(conn: Conn, scope: Scope, memory_id: str | None, tombstone: Tombstone) -> Tombstone:
-    """Erase inside the caller's transaction; see the module docstring."""
+def erase(
+    conn: Conn, scope: Scope, memory_id: str | None, tombstone: Tombstone, graph: GraphSQL
+) -> Tombstone:
+    """Erase inside the caller's transaction; see the module docstring. ``graph`` runs on
+    the same connection: entities, relations and links go in the same transaction."""
     tenant = scope.tenant
     if memory_id is not None:
         rows = conn.execute(
@@ -63,9 +67,7 @@ def erase(conn: Conn, scope: Scope, memory_id: str | None, tombstone: Tombstone)
         h_sql = f"(({hs_sql}) OR (h.tenant = %s AND h.memory_id = ANY(%s)))"
         h_params = [*hs_params, tenant, [r[1] for r in rows]]
     rowids = [int(r[0]) for r in rows]
-    # ---- GRAPH-ERASE: the graph branch erases here the entities, relations and links of the
-    # ---- memories in ``rowids`` (and entities left without any memory), adding their counts
-    # ---- to ``tombstone.counts`` under "entities", "relations", "links".
+    tombstone.counts.update(graph.erase(rowids, tenant))
     conn.execute("DELETE FROM memories WHERE rowid = ANY(%s)", (rowids,))
     episodes = conn.execute(f"DELETE FROM episodes e WHERE {e_sql}".encode(), e_params).rowcount
     history = conn.execute(

@@ -156,12 +156,85 @@ CREATE TABLE tombstones (
 CREATE INDEX tombstones_tenant ON tombstones (tenant, erased_at)
 """
 
+# The embedded graph (see store/graphsql.py), as in the SQLite store's migration 4.
+_V6 = """
+CREATE TABLE entities (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    scope_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    norm TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    merged_into TEXT
+);
+CREATE UNIQUE INDEX entities_key ON entities (tenant, scope_key, norm);
+CREATE INDEX entities_norm ON entities (tenant, norm);
+CREATE TABLE entity_aliases (
+    tenant TEXT NOT NULL,
+    scope_key TEXT NOT NULL,
+    norm TEXT NOT NULL,
+    entity_id TEXT NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    PRIMARY KEY (tenant, scope_key, norm)
+);
+CREATE INDEX entity_aliases_norm ON entity_aliases (tenant, norm);
+CREATE TABLE entity_links (
+    entity_id TEXT NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    memory_rowid BIGINT NOT NULL REFERENCES memories (rowid) ON DELETE CASCADE,
+    memory_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    role TEXT NOT NULL,
+    PRIMARY KEY (entity_id, memory_rowid)
+);
+CREATE INDEX entity_links_memory ON entity_links (memory_rowid);
+CREATE TABLE relations (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    user_id TEXT,
+    agent_id TEXT,
+    run_id TEXT,
+    scope_key TEXT NOT NULL,
+    subject_id TEXT NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    predicate TEXT NOT NULL,
+    object_id TEXT NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    valid_at TEXT,
+    invalid_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX relations_subject ON relations (subject_id);
+CREATE INDEX relations_object ON relations (object_id);
+CREATE INDEX relations_scope ON relations (tenant, scope_key, created_at);
+CREATE TABLE relation_sources (
+    relation_id TEXT NOT NULL REFERENCES relations (id) ON DELETE CASCADE,
+    memory_rowid BIGINT NOT NULL REFERENCES memories (rowid) ON DELETE CASCADE,
+    memory_id TEXT NOT NULL,
+    episode_ids TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (relation_id, memory_rowid)
+);
+CREATE INDEX relation_sources_memory ON relation_sources (memory_rowid);
+CREATE TABLE entity_merges (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    undo TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    undone_at TEXT
+);
+CREATE INDEX entity_merges_source ON entity_merges (source_id);
+CREATE INDEX entity_merges_target ON entity_merges (target_id)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
     (2, "api_keys: hashed API keys, shared by every server on the store", _V2),
     (3, "metrics: requests, latency and LLM use per tenant and minute", _V3),
     (4, "feedback: useful / not_useful / wrong judgements on memories", _V4),
     (5, "history scope columns, episodes keyword index, tombstones of erasures", _V5),
+    (6, "graph: entities, aliases, links, relations with provenance, merge log", _V6),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: The approximate-nearest-neighbour index (also rebuilt after a bulk load).

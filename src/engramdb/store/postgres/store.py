@@ -27,6 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
+from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -40,6 +41,7 @@ from engramdb.models import (
     WriteBatch,
 )
 from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.graphsql import GraphSQL
 from engramdb.store.postgres import lifecycle, schema
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqltree import (
@@ -166,9 +168,19 @@ class PostgresStore:
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError(f"an id in the write is already taken: {exc}") from None
 
+    @staticmethod
+    def _graph(c: psycopg.Cursor[tuple[Any, ...]]) -> GraphSQL:
+        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            c.execute(sql.encode(), list(params))
+            return c.fetchall() if c.description is not None else []
+
+        return GraphSQL(run, "%s", scope_sql, where_sql, _now_iso())
+
     def _apply(self, batch: WriteBatch) -> None:
         at = batch.at or _now_iso()
         with self._connection() as conn, conn.cursor() as c:
+            graph = self._graph(c)
+            rowids: dict[str, int] = {}
             if batch.episodes:
                 c.executemany(
                     f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES "
@@ -214,6 +226,7 @@ class PostgresStore:
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
                 rowid, tenant, old = row[:3]
+                rowids[ch.id] = rowid
                 columns = changed_columns(ch)
                 sets = ["updated_at = %s"]
                 sets += [
@@ -239,6 +252,19 @@ class PostgresStore:
                         reason=ch.reason,
                     ),
                 )
+            missing = [g.memory_id for g in batch.graph if g.memory_id not in rowids]
+            if missing:
+                c.execute("SELECT id, rowid FROM memories WHERE id = ANY(%s)", (missing,))
+                rowids.update((str(r[0]), int(r[1])) for r in c.fetchall())
+            for item in batch.graph:
+                if item.memory_id in rowids:
+                    graph.write(item, rowids[item.memory_id])
+            for ch in batch.changes:
+                if ch.status is not None and ch.status != "active":
+                    graph.invalidate(rowids[ch.id], ch.invalid_at or at)
+            if batch.deletes:
+                c.execute("SELECT rowid FROM memories WHERE id = ANY(%s)", (batch.deletes,))
+                graph.unlink([int(r[0]) for r in c.fetchall()])
             for memory_id in batch.deletes:
                 row = c.execute(
                     "DELETE FROM memories WHERE id = %s "
@@ -424,8 +450,8 @@ class PostgresStore:
         ``tombstone`` and return it with its counts."""
         if memory_id is None and scope.is_empty:
             raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
-        with self._connection() as conn:
-            return lifecycle.erase(conn, scope, memory_id, tombstone)
+        with self._connection() as conn, conn.cursor() as cur:
+            return lifecycle.erase(conn, scope, memory_id, tombstone, self._graph(cur))
 
     def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
         """Records of erasures within ``scope``, newest first."""
@@ -845,11 +871,75 @@ class PostgresStore:
         rows = self._fetch(METRICS_SELECT.format(mark="%s"), (tenant, since))
         return [metric_from_row(r) for r in rows]
 
+    # -- graph ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _graph_conn(self) -> Iterator[GraphSQL]:
+        # One pooled connection (and transaction) for the whole graph call.
+        with self._connection() as conn, conn.cursor() as c:
+            yield self._graph(c)
+
+    def graph_lookup(
+        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
+    ) -> list[tuple[str, str, int]]:
+        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
+        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
+        with self._graph_conn() as g:
+            return g.lookup(scope, norms, cap, first_words)
+
+    def graph_links(
+        self,
+        scope: Scope,
+        where: Node | None,
+        entity_ids: Sequence[str],
+        within: Sequence[int] | None = None,
+    ) -> list[tuple[str, int, str]]:
+        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
+        with self._graph_conn() as g:
+            return g.links(scope, where, entity_ids, within)
+
+    def graph_neighbours(
+        self, scope: Scope, entity_ids: Sequence[str], cap: int
+    ) -> list[tuple[str, str, int]]:
+        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
+        with self._graph_conn() as g:
+            return g.neighbours(scope, entity_ids, cap)
+
+    def graph_relations(
+        self,
+        scope: Scope,
+        entity_ids: Sequence[str] | None,
+        *,
+        include_invalid: bool = False,
+        limit: int = 100,
+    ) -> list[RelationRow]:
+        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
+        with self._graph_conn() as g:
+            return g.relations(scope, entity_ids, include_invalid=include_invalid, limit=limit)
+
+    def graph_entities(
+        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
+    ) -> list[EntityRow]:
+        """Entities in scope, most linked first."""
+        with self._graph_conn() as g:
+            return g.entities(scope, limit=limit, ids=ids)
+
+    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
+        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
+        with self._graph_conn() as g:
+            return g.merge(tenant, source_id, target_id, at)
+
+    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
+        """Undo a recorded merge, in one transaction."""
+        with self._graph_conn() as g:
+            return g.unmerge(tenant, merge_id, at)
+
     # -- maintenance ----------------------------------------------------------------------
 
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
-        with self._connection() as conn:
+        with self._connection() as conn, conn.cursor() as c:
+            self._graph(c).reset(tenant)
             for table in ("memories", "history", "episodes", "feedback"):
                 if tenant is None:
                     conn.execute(f"DELETE FROM {table}".encode())

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engramdb.models import Scope, Tombstone
+from engramdb.store.graphsql import GraphSQL
 from engramdb.store.sqlite.sqlfilter import scope_sql
 from engramdb.store.sqltree import episode_ids_of
 
@@ -33,9 +34,15 @@ def _marks(values: list[Any]) -> str:
 
 
 def erase(
-    c: sqlite3.Connection, scope: Scope, memory_id: str | None, tombstone: Tombstone
+    c: sqlite3.Connection,
+    scope: Scope,
+    memory_id: str | None,
+    tombstone: Tombstone,
+    graph: GraphSQL,
 ) -> Tombstone:
-    """Erase inside the caller's write transaction (run with secure_delete on); see module."""
+    """Erase inside the caller's write transaction (run with secure_delete on); see module.
+    ``graph`` runs on the same connection: entities, relations and links go in the same
+    transaction."""
     tenant = scope.tenant
     if memory_id is not None:
         rows = c.execute(
@@ -82,9 +89,7 @@ def erase(
     vectors = c.execute(
         f"SELECT count(*) FROM memory_vectors WHERE rowid IN ({_marks(rowids)})", rowids
     ).fetchone()[0]
-    # ---- GRAPH-ERASE: the graph branch erases here the entities, relations and links of the
-    # ---- memories in ``rowids`` (and entities left without any memory), adding their counts
-    # ---- to ``tombstone.counts`` under "entities", "relations", "links".
+    tombstone.counts.update(graph.erase(rowids, tenant))
     c.execute(f"DELETE FROM memories WHERE rowid IN ({_marks(rowids)})", rowids)
     e_rowids = [r[0] for r in e_rows]
     c.execute(f"DELETE FROM episodes WHERE rowid IN ({_marks(e_rowids)})", e_rowids)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
+from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -29,6 +30,7 @@ from engramdb.models import (
     WriteBatch,
 )
 from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.graphsql import GraphSQL
 from engramdb.store.sqlite import lifecycle, schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
@@ -134,9 +136,20 @@ class SQLiteStore:
         except sqlite3.IntegrityError as exc:
             raise ConflictError(f"an id in the write is already taken: {exc}") from None
 
+    def _graph(self, c: sqlite3.Connection) -> GraphSQL:
+        return GraphSQL(
+            lambda sql, params: c.execute(sql, list(params)).fetchall(),
+            "?",
+            scope_sql,
+            where_sql,
+            _now_iso(),
+        )
+
     def _apply(self, batch: WriteBatch) -> None:
         at = batch.at or _now_iso()
+        rowids: dict[str, int] = {}
         with self._write() as c:
+            graph = self._graph(c)
             c.executemany(
                 f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
                 [episode_values(e) for e in batch.episodes],
@@ -155,6 +168,8 @@ class SQLiteStore:
                     f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                     memory_values(new),
                 )
+                assert cur.lastrowid is not None
+                rowids[new.id] = cur.lastrowid
                 c.execute(
                     "INSERT INTO memory_vectors (rowid, vector) VALUES (?, ?)",
                     (cur.lastrowid, vec.tobytes()),
@@ -174,6 +189,7 @@ class SQLiteStore:
                 if row is None:
                     raise StoreError(f"memory {ch.id} vanished during the write")
                 rowid, tenant, old = row[:3]
+                rowids[ch.id] = rowid
                 columns = changed_columns(ch)
                 sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
                 params: list[Any] = [at, *(val for _, val in columns)]
@@ -202,14 +218,29 @@ class SQLiteStore:
                         reason=ch.reason,
                     ),
                 )
-            for memory_id in batch.deletes:
+            for item in batch.graph:
+                if item.memory_id not in rowids:
+                    got = c.execute(
+                        "SELECT rowid FROM memories WHERE id = ?", (item.memory_id,)
+                    ).fetchone()
+                    if got is None:
+                        continue
+                    rowids[item.memory_id] = got[0]
+                graph.write(item, rowids[item.memory_id])
+            for ch in batch.changes:
+                if ch.status is not None and ch.status != "active":
+                    graph.invalidate(rowids[ch.id], ch.invalid_at or at)
+            doomed = []
+            for memory_id in dict.fromkeys(batch.deletes):
                 row = c.execute(
                     "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
                     "WHERE id = ?",
                     (memory_id,),
                 ).fetchone()
-                if row is None:
-                    continue
+                if row is not None:
+                    doomed.append((memory_id, row))
+            graph.unlink([row[0] for _, row in doomed])
+            for memory_id, row in doomed:
                 c.execute(
                     _HISTORY_INSERT,
                     history_values(
@@ -343,7 +374,7 @@ class SQLiteStore:
             self._conn.execute("PRAGMA secure_delete = ON")
             try:
                 with self._write() as c:
-                    lifecycle.erase(c, scope, memory_id, tombstone)
+                    lifecycle.erase(c, scope, memory_id, tombstone, self._graph(c))
                 # Frames of earlier writes may still hold the text in the WAL file.
                 busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
                 if busy:
@@ -647,6 +678,65 @@ class SQLiteStore:
             out.append(0.0 if vec is None else float(vec @ query))
         return out
 
+    # -- graph ----------------------------------------------------------------------------
+
+    def graph_lookup(
+        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
+    ) -> list[tuple[str, str, int]]:
+        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
+        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
+        with self._lock:
+            return self._graph(self._conn).lookup(scope, norms, cap, first_words)
+
+    def graph_links(
+        self,
+        scope: Scope,
+        where: Node | None,
+        entity_ids: Sequence[str],
+        within: Sequence[int] | None = None,
+    ) -> list[tuple[str, int, str]]:
+        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
+        with self._lock:
+            return self._graph(self._conn).links(scope, where, entity_ids, within)
+
+    def graph_neighbours(
+        self, scope: Scope, entity_ids: Sequence[str], cap: int
+    ) -> list[tuple[str, str, int]]:
+        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
+        with self._lock:
+            return self._graph(self._conn).neighbours(scope, entity_ids, cap)
+
+    def graph_relations(
+        self,
+        scope: Scope,
+        entity_ids: Sequence[str] | None,
+        *,
+        include_invalid: bool = False,
+        limit: int = 100,
+    ) -> list[RelationRow]:
+        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
+        with self._lock:
+            return self._graph(self._conn).relations(
+                scope, entity_ids, include_invalid=include_invalid, limit=limit
+            )
+
+    def graph_entities(
+        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
+    ) -> list[EntityRow]:
+        """Entities in scope, most linked first."""
+        with self._lock:
+            return self._graph(self._conn).entities(scope, limit=limit, ids=ids)
+
+    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
+        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
+        with self._write() as c:
+            return self._graph(c).merge(tenant, source_id, target_id, at)
+
+    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
+        """Undo a recorded merge, in one transaction."""
+        with self._write() as c:
+            return self._graph(c).unmerge(tenant, merge_id, at)
+
     # -- vector caches --------------------------------------------------------------------
 
     def _last_seq(self) -> int:
@@ -810,6 +900,7 @@ class SQLiteStore:
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
         with self._write() as c:
+            self._graph(c).reset(tenant)
             for table in ("memories", "history", "episodes", "feedback"):
                 if tenant is None:
                     c.execute(f"DELETE FROM {table}")

@@ -1,0 +1,29 @@
+"""The graph tables' SQL, shared by the SQLite and Postgres stores.
+
+Both databases run these statements as written (``INSERT ... ON CONFLICT DO NOTHING``,
+correlated subqueries, ``IN`` lists); only the placeholder differs, so each store hands
+:class:`GraphSQL` a ``run(sql, params)`` callable bound to its open transaction or
+connection, its placeholder, and its scope/filter compilers. Writes run inside the store's
+``apply`` transaction: a memory and its graph rows commit or roll back together.
+
+Tables (migration 4): ``entities`` (one row per entity and scope, unique by normal form),
+``entity_aliases`` (other normal forms of an entity), ``entity_links`` (memory <-> entity,
+``role`` subject or mention), ``relations`` (subject, predicate, object, validity),
+``relation_sources`` (which memories state a relation, with their episodes), and
+``entity_merges`` (the reversible merge log).
+
+The class is assembled from :mod:`~engramdb.store.graph_base` (runner and shared lookups),
+:mod:`~engramdb.store.graph_reads` and :mod:`~engramdb.store.graph_writes` (with merges).
+"""
+
+from __future__ import annotations
+
+from engramdb.store.graph_base import Run, ScopeSQL, WhereSQL, scope_key
+from engramdb.store.graph_reads import MAX_SOURCES
+from engramdb.store.graph_writes import GraphWrites
+
+__all__ = ["MAX_SOURCES", "GraphSQL", "Run", "ScopeSQL", "WhereSQL", "scope_key"]
+
+
+class GraphSQL(GraphWrites):
+    """Graph reads and writes over one connection (see the module docstring)."""

@@ -1,0 +1,227 @@
+"""The embedded graph on every store backend: storage with provenance, resolution, merges,
+supersession ending relations, delete cleanup, scope isolation, and search's relations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from engramdb import Memory, ValidationError
+
+T0 = "2024-01-01T09:00:00Z"
+T1 = "2024-03-01T09:00:00Z"
+
+TRANSCRIPT = [
+    "Caroline: I moved from my home country, Sweden, four years ago.",
+    "Melanie: We got a cat named Bailey. My sister Anna lives in New York City.",
+    "Caroline: My brother Tom visited NYC last week.",
+]
+
+
+def _add(mem: Memory, texts: list[str], user: str = "u") -> list[str]:
+    out = mem.add(texts, user_id=user, infer=False, timestamp=T0)
+    return [r["id"] for r in out["results"]]
+
+
+def _names(mem: Memory, user: str = "u") -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in mem.entities(user_id=user)}
+
+
+def _triples(rels: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {(r["source"], r["relationship"], r["target"]) for r in rels}
+
+
+def test_entities_and_relations_are_stored_with_provenance(mem: Memory) -> None:
+    ids = _add(mem, TRANSCRIPT)
+    ents = _names(mem)
+    assert ents["Caroline"]["kind"] == "person" and ents["Sweden"]["kind"] == "place"
+    # "NYC" resolved to the New York City the scope already knew, within the same write.
+    assert ents["New York City"]["memories"] == 2 and "NYC" not in ents
+    rels = mem.relations(user_id="u")
+    assert {
+        ("Caroline", "from", "Sweden"),
+        ("Melanie", "pet", "Bailey"),
+        ("Melanie", "sibling", "Anna"),
+        ("Caroline", "sibling", "Tom"),
+    } <= _triples(rels)
+    sweden = next(r for r in rels if r["target"] == "Sweden")
+    assert sweden["memory_ids"] == [ids[0]]
+    assert sweden["valid_at"].startswith("2024-01-01") and sweden["invalid_at"] is None
+    # Filtering by entity name (or id) and the dashboard shape.
+    assert _triples(mem.relations(user_id="u", entity="caroline")) == {
+        ("Caroline", "from", "Sweden"),
+        ("Caroline", "sibling", "Tom"),
+    }
+    g = mem.graph(user_id="u")
+    node_ids = {n["id"] for n in g["nodes"]}
+    assert {n["name"] for n in g["nodes"]} >= {"Caroline", "Sweden", "Bailey"}
+    assert all(e["source_id"] in node_ids and e["target_id"] in node_ids for e in g["edges"])
+    assert len(g["edges"]) == len(rels)
+
+
+def test_search_returns_the_query_entities_relations(mem: Memory) -> None:
+    _add(mem, TRANSCRIPT)
+    res = mem.search("Where is Caroline from?", user_id="u")
+    assert set(res) == {"results", "relations"}
+    assert ("Caroline", "from", "Sweden") in _triples(res["relations"])
+    assert all(r["source"] == "Caroline" or r["target"] == "Caroline" for r in res["relations"])
+    assert TRANSCRIPT[0] in [h["memory"] for h in res["results"]]
+    assert mem.search("What is the weather like?", user_id="u")["relations"] == []
+
+
+def test_graph_channel_pulls_in_memories_of_a_named_entity(
+    mem: Memory, open_mem: Callable[..., Memory]
+) -> None:
+    filler = [f"Note {i}: the garden needs watering and the bins go out." for i in range(30)]
+    _add(mem, [*filler, "We got a call from Ravensworth about the invoice."])
+    query = "anything from Ravensworth?"
+    with_graph = [h["memory"] for h in mem.search(query, user_id="u", limit=3)["results"]]
+    assert with_graph[0] == "We got a call from Ravensworth about the invoice."
+    vector_only = open_mem({"retrieval": {"use_keyword": False}})
+    graph_only = open_mem({"retrieval": {"use_keyword": False, "use_vector": False}})
+    hits = graph_only.search(query, user_id="u", limit=3)["results"]
+    assert [h["memory"] for h in hits] == ["We got a call from Ravensworth about the invoice."]
+    assert vector_only.search(query, user_id="u", limit=1)["results"]
+    # Filters apply to the graph channel too.
+    none = graph_only.search(query, user_id="u", filters={"memory_type": "procedural"})
+    assert none["results"] == []
+
+
+def test_supersede_ends_the_relations_of_the_old_memory(mem: Memory) -> None:
+    mem.add("I live in Berlin.", user_id="alice", timestamp=T0)
+    out = mem.add("I moved to Paris last month.", user_id="alice", timestamp=T1)
+    assert out["results"][0]["event"] == "SUPERSEDE"
+    current = _triples(mem.relations(user_id="alice"))
+    assert ("alice", "lives_in", "Paris") in current
+    assert ("alice", "lives_in", "Berlin") not in current
+    everything = mem.relations(user_id="alice", include_invalid=True)
+    berlin = next(r for r in everything if r["target"] == "Berlin")
+    assert berlin["invalid_at"] is not None and berlin["invalid_at"] <= T1.replace("Z", "")
+
+
+def test_update_relinks_and_delete_cleans_up(mem: Memory) -> None:
+    ids = _add(mem, TRANSCRIPT)
+    mem.update(ids[0], "Caroline: I moved from Norway.")
+    assert "Sweden" not in _names(mem)
+    assert ("Caroline", "from", "Norway") in _triples(mem.relations(user_id="u"))
+    mem.delete(ids[1])
+    names = _names(mem)
+    assert "Bailey" not in names and "Anna" not in names and "Melanie" not in names
+    assert "New York City" in names  # still named by the third memory
+    mem.delete_all(user_id="u")
+    assert mem.entities(user_id="u") == []
+    assert mem.relations(user_id="u", include_invalid=True) == []
+    assert mem.graph(user_id="u") == {"nodes": [], "edges": []}
+    assert mem.search("Caroline Sweden", user_id="u") == {"results": [], "relations": []}
+
+
+def test_merge_and_unmerge_are_recorded_and_reversible(mem: Memory) -> None:
+    _add(mem, ["Jo: Bob Smith fixed the roof.", "Jo: and then Bobby helped me paint the fence."])
+    ents = _names(mem)
+    bob, bobby = ents["Bob Smith"]["id"], ents["Bobby"]["id"]
+    record = mem.merge_entities(bobby, bob)
+    assert record["source_id"] == bobby and record["target_id"] == bob
+    assert len(record["moved_links"]) == 1 and record["undone_at"] is None
+    after = _names(mem)
+    assert "Bobby" not in after and after["Bob Smith"]["memories"] == 2
+    # The merged name now finds the target.
+    assert mem.relations(user_id="u", entity="Bobby") == mem.relations(user_id="u", entity=bob)
+    undone = mem.unmerge(record["id"])
+    assert undone["undone_at"] is not None
+    again = _names(mem)
+    assert again["Bobby"]["memories"] == 1 and again["Bob Smith"]["memories"] == 1
+    with pytest.raises(ValidationError, match="already undone"):
+        mem.unmerge(record["id"])
+
+
+def test_bad_merges_raise_and_change_nothing(mem: Memory) -> None:
+    _add(mem, ["Jo: Bob Smith fixed the roof.", "Jo: and then Bobby helped me paint the fence."])
+    _add(mem, ["Kim: my cousin is Bobby."], user="other")
+    before = (mem.entities(user_id="u"), mem.relations(user_id="u"))
+    ents = _names(mem)
+    other = _names(mem, "other")["Bobby"]["id"]
+    with pytest.raises(ValidationError, match="itself"):
+        mem.merge_entities(ents["Bobby"]["id"], ents["Bobby"]["id"])
+    with pytest.raises(ValidationError, match="not an entity"):
+        mem.merge_entities("nope", ents["Bobby"]["id"])
+    with pytest.raises(ValidationError, match="different scopes"):
+        mem.merge_entities(other, ents["Bobby"]["id"])
+    with pytest.raises(ValidationError, match="source_id"):
+        mem.merge_entities("", ents["Bobby"]["id"])
+    with pytest.raises(ValidationError, match="no entity merge"):
+        mem.unmerge("missing")
+    with pytest.raises(ValidationError, match="entity"):
+        mem.relations(user_id="u", entity="  ")
+    assert (mem.entities(user_id="u"), mem.relations(user_id="u")) == before
+
+
+def test_users_and_tenants_never_see_each_others_graph(mem: Memory) -> None:
+    _add(mem, TRANSCRIPT, user="u")
+    _add(mem, ["Zed: I moved from Portugal."], user="v")
+    other_tenant = mem.for_tenant("acme")
+    other_tenant.add("Caroline: I moved from Chile.", user_id="u", infer=False)
+    assert "Portugal" not in _names(mem, "u") and "Sweden" not in _names(mem, "v")
+    assert "Chile" not in _names(mem, "u") and "Sweden" not in _names(other_tenant, "u")
+    res = mem.search("Where did Caroline and Zed move from?", user_id="u")
+    targets = {r["target"] for r in res["relations"]}
+    assert "Sweden" in targets and not targets & {"Portugal", "Chile"}
+    res = other_tenant.search("Where is Caroline from?", user_id="u")
+    assert _triples(res["relations"]) == {("Caroline", "from", "Chile")}
+    # Another tenant cannot merge (or even see) this tenant's entities.
+    caroline = _names(mem, "u")["Caroline"]["id"]
+    chile = _names(other_tenant, "u")["Chile"]["id"]
+    with pytest.raises(ValidationError, match="not an entity"):
+        other_tenant.merge_entities(chile, caroline)
+    other_tenant.reset()
+    assert other_tenant.entities(user_id="u") == [] and "Caroline" in _names(mem, "u")
+
+
+def test_graph_reads_need_a_scope(mem: Memory) -> None:
+    with pytest.raises(ValidationError):
+        mem.entities()
+    with pytest.raises(ValidationError):
+        mem.relations()
+    with pytest.raises(ValidationError):
+        mem.graph(limit=0, user_id="u")
+
+
+def test_imported_memories_are_linked_into_the_graph(mem: Memory) -> None:
+    import io
+
+    from engramdb.transfer import export_jsonl, import_jsonl
+
+    _add(mem, TRANSCRIPT)
+    buf = io.StringIO()
+    export_jsonl(mem, buf, user_id="u")
+    before = _triples(mem.relations(user_id="u"))
+    mem.delete_all(user_id="u")
+    assert mem.relations(user_id="u") == []
+    report = import_jsonl(mem, buf.getvalue().splitlines())
+    assert report.imported == len(TRANSCRIPT)
+    assert _triples(mem.relations(user_id="u")) == before and before
+
+
+def test_similar_names_merge_only_above_the_guarded_threshold(
+    mem: Memory, open_mem: Callable[..., Memory]
+) -> None:
+    _add(mem, ["Jo: we drove to Lake Tahoe and met John Smith there."])
+    _add(mem, ["Jo: we hiked around the Lake Tahoe Area, then went to Lake Como with John."])
+    names = _names(mem)
+    # "Lake Tahoe Area" is the Lake Tahoe the scope knows (cosine 0.95, same first word).
+    assert "Lake Tahoe Area" not in names and names["Lake Tahoe"]["memories"] == 2
+    # Sharing a first word is not enough: these stay apart.
+    assert names["Lake Como"]["memories"] == 1
+    assert names["John"]["memories"] == 1 and names["John Smith"]["memories"] == 1
+    graph_only = open_mem({"retrieval": {"use_keyword": False, "use_vector": False}})
+    hits = graph_only.search("the Lake Tahoe Area", user_id="u")["results"]
+    assert len(hits) == 2
+
+
+def test_an_acronym_said_with_its_name_is_the_same_entity(mem: Memory) -> None:
+    _add(mem, ["Jo: I interned at the New York Stock Exchange (NYSE) and loved NYSE."])
+    names = _names(mem)
+    assert "NYSE" not in names and names["New York Stock Exchange"]["memories"] == 1
+    _add(mem, ["Jo: NYSE called me back."])
+    assert _names(mem)["New York Stock Exchange"]["memories"] == 2
