@@ -1,4 +1,4 @@
-"""engramdb as an MCP server (extra ``engramdb[mcp]``): the same seven tools over stdio or HTTP.
+"""engramdb as an MCP server (extra ``engramdb[mcp]``): the same eight tools over stdio or HTTP.
 
 Over stdio, for a desktop client (``engramdb mcp``, or in Python)::
 

@@ -28,6 +28,7 @@ PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"
 #: POST routes that only read; every other non-GET route must refuse a read-only key.
 READ_POSTS = {
     "/v1/search",
+    "/v1/context",
     "/search",
     "/v1/memories/search/",
     "/v2/memories/search/",

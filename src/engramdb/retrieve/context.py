@@ -183,12 +183,12 @@ def build_context(
     for line in _interleave(mem_lines, rel_lines):
         if _near_duplicate(line, chosen):
             continue
-        # Each line costs its own tokens plus a newline; a heading is paid by the first
-        # line of its section.
+        # Each line (and the heading its section's first line brings) costs its tokens and
+        # a newline; the block's first line has no newline before it, hence the - 1.
         cost = count(line.text) + 1
         if not used[line.kind]:
             cost += count(HEADER if line.kind == "memory" else RELATIONS_HEADER) + 1
-        if sum(used.values()) + cost > budget:
+        if sum(used.values()) + cost - 1 > budget:
             continue
         chosen.append(line)
         used[line.kind] += cost
