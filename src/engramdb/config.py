@@ -67,6 +67,14 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(60, ge=1)
     vector_weight: float = Field(0.6, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    # Time-aware retrieval (retrieve/temporal.py): only queries about time are affected.
+    temporal: bool = Field(True, description="extra candidate lists for queries about time")
+    time_cue_weight: float = Field(
+        0.3, ge=0, description="lift of candidates that mention a time, for 'when' queries"
+    )
+    time_window_weight: float = Field(
+        0.6, ge=0, description="weight of memories inside a period the query names"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -88,6 +96,7 @@ RETRIEVAL_PRESETS: dict[str, dict[str, Any]] = {
     "vector": {"use_keyword": False},
     "keyword": {"use_vector": False},
     "deep": {"candidates": 200},
+    "no-temporal": {"temporal": False},
 }
 
 

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from engramdb.config import RetrievalConfig
 from engramdb.filters import Node
 from engramdb.models import MemoryRecord, Scope
-from engramdb.retrieve import fusion
+from engramdb.retrieve import fusion, temporal
 from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
 
@@ -43,6 +43,12 @@ def search(
     if cfg.use_keyword:
         ranked["keyword"] = store.keyword_search(scope, where, terms(query), k)
     weights = {"vector": cfg.vector_weight, "keyword": cfg.keyword_weight}
+    if cfg.temporal:
+        extra = temporal.channels(store, query, query_vector, scope, where, ranked, k)
+        ranked.update(extra)
+        weights.update(
+            temporal.weights_for(list(extra), cfg.time_cue_weight, cfg.time_window_weight)
+        )
     if cfg.fusion == "rrf":
         fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
     else:

@@ -1,0 +1,191 @@
+"""Time-aware retrieval: two extra candidate lists for queries that are about time.
+
+A question about time is answered by a memory that *carries* a time, and the words of the
+question rarely say which one: "When did Jon go to the fair?" is answered by "Yesterday I
+went to a fair to show off my studio", where "yesterday" is the answer (resolved against
+the date the message was said). Plain semantic and keyword ranking treat "yesterday" as
+noise. So, when a query asks about time:
+
+``time_cue``
+    Among the candidates the other retrievers found, the memories that mention a time
+    ("yesterday", "last week", "three years ago", "in May", "2019", a weekday...) are
+    listed again, in the vector ranking's order. Fused with the others this lifts
+    time-bearing memories that are already on topic; it cannot bring in off-topic ones.
+
+``time_window``
+    When the query names a period ("in July 2022", "on 1 May, 2022", "in 2019"), the
+    memories whose ``valid_at`` falls in that period are searched by vector similarity.
+    The window is stretched by :data:`SLACK_DAYS` after its end because a message often
+    tells of the period just before it ("last night", "last week"), and a verbatim
+    message's ``valid_at`` is when it was said; facts extracted with a resolved event time
+    have ``valid_at`` at the event itself and fall inside the window.
+
+Both are pure decisions on the query and the candidates; the store only runs its ordinary
+vector search with a ``valid_at`` filter. Queries that are not about time pay nothing.
+
+>>> intent("When did Jon go to the fair?").asks_when
+True
+>>> intent("Where did Joanna travel in July 2022?").window
+('2022-07-01T00:00:00.000000+00:00', '2022-08-08T00:00:00.000000+00:00')
+>>> intent("What does Jon like to eat?") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from engramdb.filters import And, Cond, Node
+from engramdb.ingest.dates import Granularity, find_time_expressions
+from engramdb.models import Scope
+from engramdb.store.base import Store
+from engramdb.timeutil import iso
+
+__all__ = ["SLACK_DAYS", "TimeIntent", "channels", "has_time_cue", "intent"]
+
+#: Days after a named period whose messages may still tell of it ("last week", "yesterday").
+SLACK_DAYS = 7
+
+_MONTH = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_UNIT = (
+    rf"days?|weeks?|weekends?|fortnight|months?|years?|decades?|nights?|mornings?"
+    rf"|afternoons?|evenings?|summers?|winters?|springs?|autumns?|falls?|{_DAY}|{_MONTH}"
+)
+_COUNT = r"\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|couple(?: of)?"
+# Words and phrases that place something in time. A memory holding one can answer "when".
+_CUE = re.compile(
+    rf"\b(?:yesterday|today|tonight|tomorrow|recently|lately|nowadays|ago|since"
+    rf"|(?:last|next|this|past|coming|previous|every)\s+(?:{_UNIT})"
+    rf"|(?:{_COUNT})\s+(?:{_UNIT})"
+    rf"|{_DAY}|(?:in|on|during|since|until|by|back in)\s+(?:{_MONTH})\b"
+    rf"|(?:{_MONTH})\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})"
+    rf"|(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+# Questions about time: when, what date/year/month, how long, since when, how many years...
+_ASKS_WHEN = re.compile(
+    r"\b(?:when|since\s+when|how\s+long|how\s+many\s+(?:days|weeks|months|years)"
+    r"|(?:what|which)\s+(?:date|day|time|year|month|week|weekend|season|decade)"
+    r"|in\s+what\s+(?:year|month)|how\s+(?:old|recently|often))\b",
+    re.IGNORECASE,
+)
+_SPAN: dict[Granularity, timedelta] = {
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "weekend": timedelta(days=2),
+    "month": timedelta(days=31),
+    "season": timedelta(days=92),
+    "year": timedelta(days=366),
+    "decade": timedelta(days=3653),
+}
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What a query asks about time: whether it asks *when*, and the period it names.
+
+    ``window`` is ``(start, end)`` as stored ISO strings, ``end`` exclusive and already
+    stretched by :data:`SLACK_DAYS`; None when the query names no absolute period.
+    """
+
+    asks_when: bool
+    window: tuple[str, str] | None
+
+
+def has_time_cue(text: str) -> bool:
+    """True when ``text`` mentions a time.
+
+    >>> has_time_cue("I painted that lake sunrise last year!"), has_time_cue("I love art")
+    (True, False)
+    """
+    return _CUE.search(text) is not None
+
+
+def _end(start: datetime, granularity: Granularity) -> datetime:
+    if granularity == "month":
+        # The first of the next month: months differ in length.
+        nxt = start.replace(day=1) + timedelta(days=32)
+        return nxt.replace(day=1)
+    if granularity == "year":
+        return start.replace(year=start.year + 1)
+    return start + _SPAN[granularity]
+
+
+def intent(query: str) -> TimeIntent | None:
+    """The time intent of ``query``, or None when it is not about time.
+
+    Relative phrases in a query ("last month") have no anchor to resolve against (the query
+    may be asked long after the conversation), so only absolute periods make a window.
+    """
+    asks = _ASKS_WHEN.search(query) is not None
+    window = None
+    for expr in find_time_expressions(query):
+        if expr.start is not None and not expr.relative:
+            start = expr.start.astimezone(UTC)
+            end = _end(start, expr.granularity) + timedelta(days=SLACK_DAYS)
+            window = (iso(start), iso(end))
+            break
+    if not asks and window is None:
+        return None
+    return TimeIntent(asks, window)
+
+
+def _within(where: Node | None, window: tuple[str, str]) -> Node:
+    span: Node = And(
+        (
+            Cond("valid_at", "gte", window[0], metadata=False),
+            Cond("valid_at", "lt", window[1], metadata=False),
+        )
+    )
+    return span if where is None else And((where, span))
+
+
+def channels(
+    store: Store,
+    query: str,
+    query_vector: npt.NDArray[np.float32] | None,
+    scope: Scope,
+    where: Node | None,
+    ranked: dict[str, list[tuple[int, float]]],
+    k: int,
+) -> dict[str, list[tuple[int, float]]]:
+    """The ``time_cue`` and ``time_window`` lists for ``query`` (empty when not about time).
+
+    ``ranked`` holds the other retrievers' lists; ``time_cue`` re-lists those of their
+    candidates that mention a time, best vector score first.
+    """
+    found = intent(query)
+    if found is None:
+        return {}
+    out: dict[str, list[tuple[int, float]]] = {}
+    if found.asks_when:
+        order: dict[int, float] = {}
+        for name in ("vector", "keyword"):
+            for rank, (rowid, _) in enumerate(ranked.get(name, [])):
+                # Vector order first, keyword-only candidates after it.
+                order.setdefault(rowid, float(-rank) if name == "vector" else -1e6 - rank)
+        records = store.get_many(list(order))
+        cued = [r for r in order if r in records and has_time_cue(records[r].memory)]
+        # One score for all: a time cue is a yes/no signal, so each gets the same lift.
+        out["time_cue"] = [(r, 1.0) for r in sorted(cued, key=lambda r: -order[r])]
+    if found.window is not None and query_vector is not None:
+        out["time_window"] = store.vector_search(
+            scope, _within(where, found.window), query_vector, k
+        )
+    return out
+
+
+def weights_for(names: Sequence[str], cue: float, window: float) -> dict[str, float]:
+    """Fusion weights of the temporal lists in ``names``."""
+    table = {"time_cue": cue, "time_window": window}
+    return {n: table[n] for n in names if n in table}
