@@ -79,6 +79,17 @@ _ASKS_WHEN = re.compile(
     r"|in\s+what\s+(?:year|month)|how\s+(?:old|recently|often))\b",
     re.IGNORECASE,
 )
+# "in May", "during early June": a month with no year after it (and no day before it).
+_BARE_MONTH = re.compile(
+    rf"\b(?:in|during)\s+(?:early\s+|late\s+|mid-?\s*)?({_MONTH})\b(?!\s*,?\s*\d)",
+    re.IGNORECASE,
+)
+_MONTH_NUMBER = {
+    name: i + 1
+    for i, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    )
+}
 _SPAN: dict[Granularity, timedelta] = {
     "day": timedelta(days=1),
     "week": timedelta(days=7),
@@ -96,10 +107,12 @@ class TimeIntent:
 
     ``window`` is ``(start, end)`` as stored ISO strings, ``end`` exclusive and already
     stretched by :data:`SLACK_DAYS`; None when the query names no absolute period.
+    ``month`` (1-12) is a month named without a year ("in May"), which may be any year's.
     """
 
     asks_when: bool
     window: tuple[str, str] | None
+    month: int | None = None
 
 
 def has_time_cue(text: str) -> bool:
@@ -135,9 +148,20 @@ def intent(query: str) -> TimeIntent | None:
             end = _end(start, expr.granularity) + timedelta(days=SLACK_DAYS)
             window = (iso(start), iso(end))
             break
-    if not asks and window is None:
+    month = None
+    if window is None and (bare := _BARE_MONTH.search(query)):
+        month = _MONTH_NUMBER[bare.group(1)[:3].lower()]
+    if not asks and window is None and month is None:
         return None
-    return TimeIntent(asks, window)
+    return TimeIntent(asks, window, month)
+
+
+def _in_month(valid_at: str | None, month: int) -> bool:
+    """``valid_at`` is in ``month`` of some year, or in the first days of the next month."""
+    if not valid_at:
+        return False
+    m, d = int(valid_at[5:7]), int(valid_at[8:10])
+    return m == month or (m == month % 12 + 1 and d <= SLACK_DAYS)
 
 
 def _within(where: Node | None, window: tuple[str, str]) -> Node:
@@ -168,16 +192,18 @@ def channels(
     if found is None:
         return {}
     out: dict[str, list[tuple[int, float]]] = {}
-    if found.asks_when:
-        order: dict[int, float] = {}
-        for name in ("vector", "keyword"):
-            for rank, (rowid, _) in enumerate(ranked.get(name, [])):
-                # Vector order first, keyword-only candidates after it.
-                order.setdefault(rowid, float(-rank) if name == "vector" else -1e6 - rank)
-        records = store.get_many(list(order))
-        cued = [r for r in order if r in records and has_time_cue(records[r].memory)]
-        # One score for all: a time cue is a yes/no signal, so each gets the same lift.
-        out["time_cue"] = [(r, 1.0) for r in sorted(cued, key=lambda r: -order[r])]
+    order: dict[int, float] = {}
+    for name in ("vector", "keyword"):
+        for rank, (rowid, _) in enumerate(ranked.get(name, [])):
+            # Vector order first, keyword-only candidates after it.
+            order.setdefault(rowid, float(-rank) if name == "vector" else -1e6 - rank)
+    records = store.get_many(list(order))
+    pool = sorted((r for r in order if r in records), key=lambda r: -order[r])
+    # One score for all in these lists: a time cue, or a month, is a yes/no signal, so
+    # each listed candidate gets the same lift.
+    out["time_cue"] = [(r, 1.0) for r in pool if has_time_cue(records[r].memory)]
+    if found.month is not None:
+        out["time_window"] = [(r, 1.0) for r in pool if _in_month(records[r].valid_at, found.month)]
     if found.window is not None and query_vector is not None:
         out["time_window"] = store.vector_search(
             scope, _within(where, found.window), query_vector, k
