@@ -27,10 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import median, print_table, write_json
-from locomo import CATEGORIES, evidence_ids, ingest, parse_range, turn_text, turns
-
 from engramdb import Memory
 from engramdb.retrieve.context import HEADER, estimate_tokens
+from locomo import CATEGORIES, evidence_ids, ingest, parse_range, turn_text, turns
 
 
 def full_history(sample: dict[str, Any]) -> str:

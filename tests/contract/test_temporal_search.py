@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import open_memory
+
 from engramdb import Memory
 from engramdb.embed.local import LocalEmbedder
-from tests.conftest import open_memory
 
 STUDIO = [
     ("Jon: My dance studio is my passion and my dream", "2023-01-10"),

@@ -44,7 +44,7 @@ def search(
         ranked["keyword"] = store.keyword_search(scope, where, terms(query), k)
     weights = {"vector": cfg.vector_weight, "keyword": cfg.keyword_weight}
     if cfg.temporal:
-        extra = temporal.channels(store, query, query_vector, scope, where, ranked, k)
+        extra = temporal.channels(store, query, ranked)
         ranked.update(extra)
         weights.update(
             temporal.weights_for(list(extra), cfg.time_cue_weight, cfg.time_window_weight)
