@@ -45,3 +45,23 @@ def test_every_exported_name_is_in_the_readme_or_is_an_error() -> None:
         if name.startswith("__"):
             continue
         assert name in README or name.endswith("Error"), f"{name} is not documented in README"
+
+
+def test_context_block_example_prints_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = _block_after("### Context blocks")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README context blocks", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    promised = [line.removeprefix("# ") for line in code.splitlines() if line.startswith("# ")]
+    assert printed == promised
+    block = namespace["block"]
+    assert isinstance(block, dict)
+    claim = re.search(r"# \((\d+), (\d+)\)", code)
+    assert claim is not None
+    assert (block["tokens"], len(block["memories"])) == (int(claim[1]), int(claim[2]))
+    m = namespace["m"]
+    assert isinstance(m, engramdb.Memory)
+    m.close()
