@@ -46,6 +46,7 @@ class AsyncMemory:
 
     add = _threaded(Memory.add)
     search = _threaded(Memory.search)
+    context = _threaded(Memory.context)
     get = _threaded(Memory.get)
     get_all = _threaded(Memory.get_all)
     update = _threaded(Memory.update)

@@ -362,6 +362,40 @@ def search(
     _state(ctx).out.print(table)
 
 
+@app.command()
+def context(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="what the prompt is about")],
+    user: UserOpt = None,
+    agent: AgentOpt = None,
+    run: RunOpt = None,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", "-t", min=1, help="token budget of the block")
+    ] = 400,
+    filters: FiltersOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """A prompt-ready block of the current memories most relevant to QUERY, with dates.
+
+    The block goes to stdout as plain text (pipe it into a prompt); its size to stderr.
+    """
+    where = _json_object(filters, "--filters")
+    result = (
+        _state(ctx)
+        .memory()
+        .context(
+            query, user_id=user, agent_id=agent, run_id=run, filters=where, max_tokens=max_tokens
+        )
+    )
+    if _emit(ctx, json_, result):
+        return
+    if result["text"]:
+        sys.stdout.write(result["text"] + "\n")
+    _state(ctx).err.print(
+        f"{len(result['memories'])} memories, ~{result['tokens']} of {max_tokens} tokens"
+    )
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,

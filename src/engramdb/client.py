@@ -229,6 +229,31 @@ def search_call(
     return Call("POST", "/v1/search", _dict, content=_json(body))
 
 
+def context_call(
+    query: str,
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    filters: dict[str, Any] | None = None,
+    max_tokens: int = 400,
+    limit: int = 100,
+) -> Call[dict[str, Any]]:
+    """``Memory.context`` as a request (the server counts tokens with its estimate)."""
+    body = _drop_none(
+        {
+            "query": query,
+            "user_id": user_id,
+            "agent_id": agent_id,
+            "run_id": run_id,
+            "filters": filters,
+            "max_tokens": max_tokens,
+            "limit": limit,
+        }
+    )
+    return Call("POST", "/v1/context", _dict, content=_json(body))
+
+
 def get_call(memory_id: str) -> Call[dict[str, Any] | None]:
     """``Memory.get`` as a request (None when there is no such memory)."""
     mid = _id(memory_id)
@@ -453,6 +478,7 @@ class Client:
 
     add = _sync(add_call)
     search = _sync(search_call)
+    context = _sync(context_call)
     get = _sync(get_call)
     get_all = _sync(get_all_call)
     update = _sync(update_call)
@@ -510,6 +536,7 @@ class AsyncClient:
 
     add = _async(add_call)
     search = _async(search_call)
+    context = _async(context_call)
     get = _async(get_call)
     get_all = _async(get_all_call)
     update = _async(update_call)

@@ -128,6 +128,14 @@ class RetrievalConfig(BaseModel):
         description="graph score of a memory that only names an entity, relative to one "
         "about it (its speaker or a relation's subject)",
     )
+    # Time-aware retrieval (retrieve/temporal.py): only queries about time are affected.
+    temporal: bool = Field(True, description="extra candidate lists for queries about time")
+    time_cue_weight: float = Field(
+        0.3, ge=0, description="lift of candidates that mention a time, for 'when' queries"
+    )
+    time_window_weight: float = Field(
+        0.6, ge=0, description="weight of memories inside a period the query names"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -150,6 +158,7 @@ RETRIEVAL_PRESETS: dict[str, dict[str, Any]] = {
     "keyword": {"use_vector": False, "use_graph": False},
     "no_graph": {"use_graph": False},
     "deep": {"candidates": 200},
+    "no-temporal": {"temporal": False},
 }
 
 

@@ -107,6 +107,12 @@ def _descriptions(default_user: str | None) -> dict[str, str]:
             "first (hybrid semantic + keyword search). Use this before answering questions "
             f"about the user's past, preferences or plans. {scope}"
         ),
+        "get_context": (
+            "Get a ready-to-read block of the stored memories most relevant to a query: "
+            "current facts only, one dated line each, oldest first, within a token budget. "
+            "Use it to load what is known before answering, instead of several searches. "
+            f"{scope}"
+        ),
         "list_memories": f"List the stored memories of a scope, newest first. {scope}",
         "get_memory": "Fetch one memory by its id.",
         "update_memory": (
@@ -229,6 +235,26 @@ class _Tools:
         def work() -> dict[str, Any]:
             ids = self.scope(access, user_id, agent_id, run_id, filters)
             return access.memory.search(query, filters=filters, limit=limit, **ids)
+
+        return await _run(work)
+
+    async def get_context(
+        self,
+        ctx: Context,
+        query: Annotated[str, Field(min_length=1, description="What the answer is about.")],
+        user_id: UserId = None,
+        agent_id: AgentId = None,
+        run_id: RunId = None,
+        filters: Filters = None,
+        max_tokens: Annotated[
+            int, Field(ge=1, le=100_000, description="Token budget of the block.")
+        ] = 400,
+    ) -> dict[str, Any]:
+        access = self.access(ctx)
+
+        def work() -> dict[str, Any]:
+            ids = self.scope(access, user_id, agent_id, run_id, filters)
+            return access.memory.context(query, filters=filters, max_tokens=max_tokens, **ids)
 
         return await _run(work)
 
@@ -370,7 +396,7 @@ _DELETE = ToolAnnotations(
 
 
 def register_tools(server: MCPServer, *, fixed: McpAccess | None, default_user: str | None) -> None:
-    """Add the memory tools (eight) and the learning tools (three) to ``server``.
+    """Add the memory tools (nine) and the learning tools (three) to ``server``.
 
     ``fixed`` is the access of every call that carries none in its request (stdio); with
     ``fixed=None`` such calls fail, which is what an HTTP server wants.
@@ -380,6 +406,7 @@ def register_tools(server: MCPServer, *, fixed: McpAccess | None, default_user: 
     table: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
         (tools.add_memory, "Remember", _WRITE),
         (tools.search_memory, "Search memories", _READ),
+        (tools.get_context, "Get memory context", _READ),
         (tools.list_memories, "List memories", _READ),
         (tools.get_memory, "Get a memory", _READ),
         (tools.update_memory, "Update a memory", _CHANGE),

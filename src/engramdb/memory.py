@@ -29,6 +29,7 @@ from engramdb.models import Change, Episode, MemoryRecord, Scope, Tombstone, Wri
 from engramdb.queue import BackgroundQueue, worker_id
 from engramdb.registry import build_embedder, build_extractor, build_llm, build_store
 from engramdb.retrieve.asof import search_as_of
+from engramdb.retrieve.context import TokenCounter, build_context, check_budget
 from engramdb.retrieve.profile import build_profile
 from engramdb.retrieve.search import Hit, search
 from engramdb.retrieve.text import terms
@@ -615,6 +616,44 @@ class Memory:
             limit=limit,
             threshold=threshold,
             cfg=self.config.retrieval,
+        )
+
+    def context(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        max_tokens: int = 400,
+        limit: int = 100,
+        token_counter: TokenCounter | None = None,
+    ) -> dict[str, Any]:
+        """A prompt-ready block of the current memories most relevant to ``query``, with
+        dates, within ``max_tokens`` (see :mod:`engramdb.retrieve.context`).
+
+        The ``limit`` best search hits are candidates; expired ones are left out, near
+        duplicates are dropped, the most relevant are kept while they fit, and the block
+        lists them oldest first. Returns ``{"text", "tokens", "memories", "relations"}``:
+        ``text`` is ``""`` when nothing fits; ``memories`` holds the ids in the block.
+
+        >>> print(m.context("dinner plans", user_id="alice", max_tokens=60)["text"])
+        Relevant memories, oldest first (the date is when each became true):
+        - [2024-03-15] Is vegetarian
+        """
+        budget = check_budget(max_tokens)
+        if token_counter is not None and not callable(token_counter):
+            raise ValidationError("token_counter must be a callable taking a str")
+        found = self.search(
+            query, user_id=user_id, agent_id=agent_id, run_id=run_id, filters=filters, limit=limit
+        )
+        return build_context(
+            found["results"],
+            found.get("relations", []),
+            max_tokens=budget,
+            now=iso(utcnow()),
+            token_counter=token_counter,
         )
 
     def get(self, memory_id: str) -> dict[str, Any] | None:

@@ -219,3 +219,32 @@ def test_time_lifecycle_and_forget_behave_the_same(mem: Any) -> None:
         mem.forget()
     with pytest.raises(MemoryNotFoundError):
         mem.forget(memory_id="missing")
+
+
+def test_context_block(mem: Any) -> None:
+    mem.add("I am allergic to peanuts", user_id="c", infer=False, timestamp="2024-02-01")
+    mem.add("My sister lives in Madrid", user_id="c", infer=False, timestamp="2024-01-01")
+    block = mem.context("food allergy", user_id="c", max_tokens=200)
+    assert set(block) == {"text", "tokens", "memories", "relations"}
+    lines = block["text"].splitlines()
+    assert lines[1:] == [
+        "- [2024-01-01] My sister lives in Madrid",
+        "- [2024-02-01] I am allergic to peanuts",
+    ]
+    assert 0 < block["tokens"] <= 200 and len(block["memories"]) == 2
+    assert block["relations"] == []
+    small = mem.context("food allergy", user_id="c", max_tokens=36)
+    assert small["text"].splitlines()[1:] == ["- [2024-02-01] I am allergic to peanuts"]
+    assert mem.context("food allergy", user_id="c", max_tokens=3) == {
+        "text": "",
+        "tokens": 0,
+        "memories": [],
+        "relations": [],
+    }
+    assert mem.context("anything", user_id="nobody")["text"] == ""
+    with pytest.raises(ValidationError):
+        mem.context("x", user_id="c", max_tokens=0)
+    with pytest.raises(ValidationError):
+        mem.context("   ", user_id="c")
+    with pytest.raises(ScopeError):
+        mem.context("x")

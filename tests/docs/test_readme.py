@@ -85,3 +85,23 @@ def test_graph_memory_example_runs_and_its_comments_hold(
     exec(compile(code, "README graph memory", "exec"), namespace)
     assert namespace["edges"] == [("Caroline", "from", "Sweden"), ("Caroline", "sibling", "Tom")]
     assert namespace["places"] == {"New York City": 2, "Sweden": 1}
+
+
+def test_context_block_example_prints_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = _block_after("### Context blocks")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README context blocks", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    promised = [line.removeprefix("# ") for line in code.splitlines() if line.startswith("# ")]
+    assert printed == promised
+    block = namespace["block"]
+    assert isinstance(block, dict)
+    claim = re.search(r"# \((\d+), (\d+)\)", code)
+    assert claim is not None
+    assert (block["tokens"], len(block["memories"])) == (int(claim[1]), int(claim[2]))
+    m = namespace["m"]
+    assert isinstance(m, engramdb.Memory)
+    m.close()

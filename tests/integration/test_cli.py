@@ -244,3 +244,38 @@ def test_migrate_reports_the_schema_version_and_refuses_a_newer_store(home: Path
         )
     conn.close()
     failed(run(home, "migrate"), 1, "newer than this engramdb understands")
+
+
+def test_context_prints_a_dated_block(home: Path) -> None:
+    ok(
+        run(
+            home,
+            "add",
+            "I live in Lisbon",
+            "--user",
+            "u",
+            "--no-infer",
+            "--timestamp",
+            "2024-05-01",
+        )
+    )
+    ok(
+        run(
+            home,
+            "add",
+            "I own a cat named Miso",
+            "--user",
+            "u",
+            "--no-infer",
+            "--timestamp",
+            "2024-06-01",
+        )
+    )
+    shown = ok(run(home, "context", "where do I live", "--user", "u", "--max-tokens", "200"))
+    lines = shown.out.splitlines()
+    assert lines[1:] == ["- [2024-05-01] I live in Lisbon", "- [2024-06-01] I own a cat named Miso"]
+    assert "2 memories" in shown.err
+    data = ok(run(home, "context", "where do I live", "--user", "u", json_out=True)).json()
+    assert data["text"] == shown.out.rstrip("\n") and len(data["memories"]) == 2
+    failed(run(home, "context", "where", "--user", "u", "--max-tokens", "0"), 2, "max-tokens")
+    failed(run(home, "context", "where"), 1, "user_id")

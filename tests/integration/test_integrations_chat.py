@@ -100,14 +100,13 @@ def test_context_block_is_budgeted_dated_and_ranked(memory: Memory) -> None:
     block = context_block(memory, "food allergies", user_id="alice", max_tokens=1000)
     lines = block.splitlines()
     assert lines[0] == HEADER
-    assert lines[1] == "- [2024-03-15] Alice is allergic to peanuts and shellfish"
     assert len(lines) == 5
-    assert all(line.startswith("- [2024-0") for line in lines[1:])
+    # Chosen by relevance, written oldest first.
+    assert [line[:14] for line in lines[1:]] == [f"- [2024-0{i}-15]" for i in range(1, 5)]
 
     small = context_block(memory, "food allergies", user_id="alice", max_tokens=40)
     assert estimate_tokens(small) <= 40
-    assert small.splitlines()[1] == lines[1]
-    assert len(small.splitlines()) < len(lines)
+    assert small.splitlines()[1:] == ["- [2024-03-15] Alice is allergic to peanuts and shellfish"]
     assert context_block(memory, "food allergies", user_id="alice", max_tokens=5) == ""
     assert context_block(memory, "anything", user_id="nobody") == ""
     memory.add("Suggest a snack for Alice, no peanuts", user_id="alice")  # kept verbatim
@@ -120,4 +119,4 @@ def test_context_block_is_budgeted_dated_and_ranked(memory: Memory) -> None:
         filters={"NOT": {"memory_type": "episode"}},
     )
     assert "Suggest a snack" not in facts_only and "peanuts and shellfish" in facts_only
-    assert estimate_tokens("abcd" * 10) == 10 and estimate_tokens("abcde") == 2
+    assert estimate_tokens("abcd" * 10) == 4 and estimate_tokens("on 2024-03-15") == 11

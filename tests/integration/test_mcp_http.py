@@ -108,7 +108,7 @@ def test_http_full_flow(site: Site, header: str, mode: str) -> None:
     async def body() -> None:
         async with client_for(site.url, "key-acme", header=header, mode=mode) as client:
             tools = await client.list_tools()
-            assert len(tools.tools) == 11
+            assert len(tools.tools) == 12
             added = data(
                 await client.call_tool(
                     "add_memory", {"text": "I live in Lisbon", "user_id": user, "infer": False}

@@ -25,6 +25,7 @@ from engramdb.embed.local import LocalEmbedder
 TOOLS = {
     "add_memory",
     "search_memory",
+    "get_context",
     "list_memories",
     "get_memory",
     "update_memory",
@@ -56,6 +57,11 @@ def error(result: CallToolResult) -> str:
     return text_of(result)
 
 
+def _pythonpath() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": path} if path else {}
+
+
 def run_session(
     home: Path, env: dict[str, str], body: Callable[[Client], Awaitable[None]], *args: str
 ) -> str:
@@ -63,7 +69,9 @@ def run_session(
     params = StdioServerParameters(
         command=sys.executable,
         args=list(args) or ["-m", "engramdb", "mcp"],
-        env={"ENGRAMDB_HOME": str(home), **env},
+        # The MCP client passes a minimal environment; PYTHONPATH is kept so the server runs
+        # the source under test even when another checkout is installed in the venv.
+        env={"ENGRAMDB_HOME": str(home), **_pythonpath(), **env},
     )
     errlog = home.parent / "server-stderr.txt"
 
@@ -129,6 +137,11 @@ def test_stdio_full_flow(tmp_path: Path, embedder: LocalEmbedder) -> None:
             )
         )
         assert [h["id"] for h in filtered["results"]] == [ids["lisbon"]]
+        block = data(await client.call_tool("get_context", {"query": "where does alice live?"}))
+        assert "I live in Lisbon" in block["text"] and "Oslo" not in block["text"]
+        assert ids["lisbon"] in block["memories"] and block["tokens"] <= 400
+        tiny = await client.call_tool("get_context", {"query": "home", "max_tokens": 0})
+        assert tiny.is_error
 
         got = data(await client.call_tool("get_memory", {"memory_id": ids["lisbon"]}))
         assert got["memory"] == "I live in Lisbon"

@@ -29,6 +29,7 @@ PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"
 READ_POSTS = {
     "/v1/search",
     "/v1/lessons",
+    "/v1/context",
     "/search",
     "/v1/memories/search/",
     "/v2/memories/search/",

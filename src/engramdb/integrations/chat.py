@@ -9,7 +9,8 @@
     chat([{"role": "user", "content": "Book me a table for Friday."}])
 
 Before each turn the wrapper searches the user's memories with the last user message, renders
-the most relevant ones as a token-budgeted block of dated lines, and puts it before the
+the most relevant ones as a token-budgeted block of dated lines (:meth:`Memory.context
+<engramdb.Memory.context>`), and puts it before the
 conversation as a system message (after the caller's own system prompt, if any). After the
 turn it adds the exchange (user message and reply) with ``infer=True``, so facts are extracted
 and reconciled; ``background=True`` queues that instead of waiting for it. Works with a
@@ -24,27 +25,13 @@ from typing import Any, TypeVar
 
 from engramdb.client import Client
 from engramdb.memory import Memory
+from engramdb.retrieve.context import HEADER, estimate_tokens
 
-__all__ = ["context_block", "estimate_tokens", "with_memory"]
+__all__ = ["HEADER", "context_block", "estimate_tokens", "with_memory"]
 
 R = TypeVar("R")
 MemoryBackend = Memory | Client
 Messages = list[dict[str, Any]]
-
-HEADER = "Relevant memories about the user (most relevant first; dates are when each was true):"
-CHARS_PER_TOKEN = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (~4 characters per token), good enough to budget a prompt."""
-    return -(-len(text) // CHARS_PER_TOKEN)
-
-
-def _line(hit: dict[str, Any]) -> str:
-    when = hit.get("valid_at") or hit.get("created_at") or ""
-    day = str(when)[:10]
-    text = " ".join(str(hit.get("memory", "")).split())
-    return f"- [{day}] {text}" if day else f"- {text}"
 
 
 def context_block(
@@ -55,34 +42,32 @@ def context_block(
     agent_id: str | None = None,
     run_id: str | None = None,
     max_tokens: int = 400,
-    limit: int = 20,
+    limit: int = 100,
     filters: dict[str, Any] | None = None,
 ) -> str:
-    """The memories most relevant to ``query`` as dated lines, best first, within
-    ``max_tokens`` (header included); ``""`` when nothing fits or nothing is found.
-    ``filters`` narrow the search, e.g. ``{"NOT": {"memory_type": "episode"}}`` to leave out
-    messages the offline extractor kept verbatim.
+    """The text of :meth:`Memory.context <engramdb.Memory.context>` (dated lines of the
+    memories most relevant to ``query``, within ``max_tokens``, header included), or ``""``
+    when the query is blank or nothing fits. ``filters`` narrow the search, e.g.
+    ``{"NOT": {"memory_type": "episode"}}`` to leave out messages the offline extractor kept
+    verbatim.
 
     >>> print(context_block(m, "dinner plans", user_id="alice", max_tokens=60))
-    Relevant memories about the user (most relevant first; dates are when each was true):
+    Relevant memories, oldest first (the date is when each became true):
     - [2024-03-15] Is vegetarian
     """
-    if not query.strip() or max_tokens <= 0:
+    if not query.strip():
         return ""
-    found = memory.search(
-        query, user_id=user_id, agent_id=agent_id, run_id=run_id, filters=filters, limit=limit
+    found = memory.context(
+        query,
+        user_id=user_id,
+        agent_id=agent_id,
+        run_id=run_id,
+        filters=filters,
+        max_tokens=max_tokens,
+        limit=limit,
     )
-    hits: list[dict[str, Any]] = found["results"]
-    lines = [HEADER]
-    used = estimate_tokens(HEADER)
-    for hit in hits:
-        line = _line(hit)
-        cost = estimate_tokens(line) + 1  # the newline
-        if used + cost > max_tokens:
-            continue  # a shorter, less relevant line may still fit
-        lines.append(line)
-        used += cost
-    return "\n".join(lines) if len(lines) > 1 else ""
+    text: str = found["text"]
+    return text
 
 
 def _text(content: Any) -> str:

@@ -11,7 +11,7 @@ from engramdb.config import RetrievalConfig
 from engramdb.filters import Node
 from engramdb.graph import retrieve as graph
 from engramdb.models import MemoryRecord, Scope
-from engramdb.retrieve import decay, feedback, fusion
+from engramdb.retrieve import decay, feedback, fusion, temporal
 from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
 
@@ -68,6 +68,12 @@ def search(
         "keyword": cfg.keyword_weight,
         "graph": cfg.graph_weight,
     }
+    if cfg.temporal:
+        extra = temporal.channels(store, query, ranked)
+        ranked.update(extra)
+        weights.update(
+            temporal.weights_for(list(extra), cfg.time_cue_weight, cfg.time_window_weight)
+        )
     if cfg.fusion == "rrf":
         fused = fusion.rrf(ranked, k=cfg.rrf_k, weights=weights)
     else:

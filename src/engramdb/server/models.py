@@ -132,6 +132,29 @@ class LessonsResponse(BaseModel):
     results: list[dict[str, Any]]
 
 
+class ContextRequest(BaseModel):
+    """``POST /v1/context``."""
+
+    model_config = _STRICT
+    query: str
+    user_id: str | None = ScopeId
+    agent_id: str | None = ScopeId
+    run_id: str | None = ScopeId
+    filters: dict[str, Any] | None = Field(None, description="filter expression (Mem0 2.x)")
+    max_tokens: int = Field(400, description="token budget of the block (1-1000000)")
+    limit: int = Field(100, description="search hits considered (1-10000)")
+
+
+class ContextResponse(BaseModel):
+    """A token-budgeted block of current memories, oldest first, with dates."""
+
+    model_config = _OPEN
+    text: str
+    tokens: int
+    memories: list[str]
+    relations: list[dict[str, Any]]
+
+
 class MemoryOut(BaseModel):
     """A stored memory."""
 

@@ -240,6 +240,21 @@ def restore_memory(memory_id: str, memory: WriteMemory) -> dict[str, Any]:
     return memory.restore(memory_id)
 
 
+@v1.post("/context", response_model=m.ContextResponse, tags=["memories"])
+def memory_context(body: m.ContextRequest, request: Request, memory: ReadMemory) -> dict[str, Any]:
+    """A prompt-ready block of the current memories most relevant to ``query``, with dates,
+    within ``max_tokens`` (tokens are estimated; see :meth:`engramdb.Memory.context`)."""
+    return memory.context(
+        check_query(request, body.query),
+        user_id=body.user_id,
+        agent_id=body.agent_id,
+        run_id=body.run_id,
+        filters=body.filters,
+        max_tokens=body.max_tokens,
+        limit=body.limit,
+    )
+
+
 def _chunks(handle: IO[str]) -> Iterator[bytes]:
     try:
         handle.seek(0)
