@@ -26,7 +26,7 @@ def assistant(messages: list[dict[str, Any]]) -> str:
     known = [line.split("] ", 1)[-1] for line in system.splitlines() if line.startswith("- ")]
     if not known:
         return "Noted!"
-    return "Keeping in mind: " + "; ".join(known[:3])
+    return "Keeping in mind: " + "; ".join(known)
 
 
 def session(home: str, turns: list[str]) -> None:
