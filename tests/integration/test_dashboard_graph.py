@@ -123,20 +123,29 @@ def test_graph_page_draws_entities_relations_and_a_memory_neighbourhood(
     expect(page.locator("#graph-relations li.ended")).to_contain_text(["until"])
     shot(page, "graph-05-ended-relations")
 
-    # Another tenant's key sees an empty graph: none of A's scopes or entities, not even by id.
+    # Another tenant's key sees an empty graph: none of A's scopes or entities, not even by id,
+    # and nothing A's session drew stays in the page (same tab, a hash change, no reload).
+    page.click("#nav a[data-page=memories]")
+    expect(page.locator("#page-memories")).to_be_visible()
     page.click("#logout")
-    login(page, world.server.url, world.key_b)
+    page.fill("input[name=api_key]", world.key_b)
+    page.press("input[name=api_key]", "Enter")
+    expect(page.locator("#page-memories")).to_be_visible()
+    page.evaluate(f"location.hash = '#/graph/{caroline_id}'")
+    expect(page.locator("#graph-info")).to_contain_text(f"No memory with id {caroline_id}")
+    expect(page.locator("#graph-info")).to_contain_text("of user carol")
+    text = page.inner_text("#page-graph")
+    for name in [*ENTITIES, "Porto", "gus"]:
+        assert name not in text, name
+    shot(page, "graph-06-tenant-b-foreign-memory")
     page.click("#nav a[data-page=graph]")
     expect(page.locator("#graph-info")).to_contain_text("of user carol")
     options = page.locator("#graph-scope option").all_inner_texts()
     assert not [o for o in options if "grace" in o or "gus" in o], options
     text = page.inner_text("#page-graph")
-    for name in ENTITIES:
+    for name in [*ENTITIES, "Porto", "gus"]:
         assert name not in text, name
-    page.goto(f"{world.server.url}/ui#/graph/{caroline_id}")
-    expect(page.locator("#toast")).to_contain_text("no memory")
-    assert "Caroline" not in page.inner_text("#page-graph")
-    shot(page, "graph-06-tenant-b")
+    shot(page, "graph-07-tenant-b")
     r = world.http.get("/v1/graph", params={"user_id": "grace"}, headers=bearer(world.key_b))
     assert r.status_code == 200 and r.json() == {"nodes": [], "edges": []}
 

@@ -499,7 +499,9 @@ function layout(nodes, edges, W, H) {
   const pts = nodes.map((node) => pos.get(node.id));
   const links = edges.map((e) => [pos.get(e.source_id), pos.get(e.target_id)]).filter(([a, b]) => a && b && a !== b);
   let step = ideal / 2;
-  for (let iter = 0; iter < 300; iter++) {
+  // Each round costs n² pairs: fewer rounds for big graphs keep the page responsive.
+  const rounds = n > 150 ? 100 : 300;
+  for (let iter = 0; iter < rounds; iter++) {
     const force = pts.map(() => ({ x: 0, y: 0 }));
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
@@ -590,16 +592,28 @@ function legend() {
 
 async function showGraph(memoryId) {
   show("graph");
+  // Nothing of an earlier graph (maybe another key's) stays on screen if a load fails.
+  for (const sel of ["#graph-draw", "#graph-relations", "#graph-info", "#graph-selected"]) $(sel).replaceChildren();
   let scope = await loadScopes();
+  fillScopeSelect($("#graph-scope"), scope);
   let focusRec = null;
+  let missing = false;
   if (memoryId) {
-    focusRec = await api("GET", `/v1/memories/${encodeURIComponent(memoryId)}`);
-    const own = memoryScope(focusRec);
+    try {
+      focusRec = await api("GET", `/v1/memories/${encodeURIComponent(memoryId)}`);
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      missing = true;
+    }
+    const own = focusRec && memoryScope(focusRec);
     if (own) { scope = own; setScope(own); }
   }
   fillScopeSelect($("#graph-scope"), scope);
   state.graphFocus = focusRec;
   await loadGraph(scope);
+  if (missing) {
+    $("#graph-info").prepend(el("span", { class: "error" }, `No memory with id ${memoryId} is visible to this API key. `));
+  }
 }
 
 async function loadGraph(scope) {
