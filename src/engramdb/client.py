@@ -33,6 +33,7 @@ import httpx
 from engramdb.errors import (
     AuthError,
     EngramError,
+    EntityNotFoundError,
     FilterError,
     MemoryNotFoundError,
     ScopeError,
@@ -60,6 +61,7 @@ _BY_TYPE: dict[str, Callable[[str], EngramError]] = {
     "ValidationError": ValidationError,
     "ImportValidationError": ValidationError,
     "PayloadTooLarge": ValidationError,
+    "EntityNotFoundError": EntityNotFoundError,
 }
 
 
@@ -406,6 +408,80 @@ def restore_call(memory_id: str) -> Call[dict[str, Any]]:
     return Call("POST", _path(mid, "/restore"), _dict, memory_id=mid)
 
 
+def _results(value: Any) -> list[dict[str, Any]]:
+    return _list(_dict(value).get("results"))
+
+
+def _scope_params(
+    user_id: str | None, agent_id: str | None, run_id: str | None, limit: int
+) -> dict[str, Any]:
+    params = _drop_none({"user_id": user_id, "agent_id": agent_id, "run_id": run_id})
+    params["limit"] = limit
+    return params
+
+
+def entities_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    limit: int = 100,
+) -> Call[list[dict[str, Any]]]:
+    """``Memory.entities`` as a request."""
+    return Call(
+        "GET", "/v1/entities", _results, params=_scope_params(user_id, agent_id, run_id, limit)
+    )
+
+
+def relations_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    entity: str | None = None,
+    include_invalid: bool = False,
+    limit: int = 100,
+) -> Call[list[dict[str, Any]]]:
+    """``Memory.relations`` as a request."""
+    params = _scope_params(user_id, agent_id, run_id, limit)
+    if entity is not None:
+        params["entity"] = entity
+    if include_invalid is True:
+        params["include_invalid"] = "true"
+    return Call("GET", "/v1/relations", _results, params=params)
+
+
+def graph_call(
+    *,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+    limit: int = 200,
+    include_invalid: bool = False,
+) -> Call[dict[str, Any]]:
+    """``Memory.graph`` as a request."""
+    params = _scope_params(user_id, agent_id, run_id, limit)
+    if include_invalid is True:
+        params["include_invalid"] = "true"
+    return Call("GET", "/v1/graph", _dict, params=params)
+
+
+def merge_entities_call(source_id: str, target_id: str) -> Call[dict[str, Any]]:
+    """``Memory.merge_entities`` as a request."""
+    body = {"source_id": source_id, "target_id": target_id}
+    return Call("POST", "/v1/entities/merge", _dict, content=_json(body))
+
+
+def unmerge_call(merge_id: str) -> Call[dict[str, Any]]:
+    """``Memory.unmerge`` as a request."""
+    from urllib.parse import quote
+
+    if not isinstance(merge_id, str) or not merge_id.strip():
+        raise ValidationError(f"merge_id must be a non-empty string, not {merge_id!r}")
+    path = f"/v1/entities/merges/{quote(merge_id, safe='')}/undo"
+    return Call("POST", path, _dict)
+
+
 def reset_call() -> Call[None]:
     """``Memory.reset`` as a request: erases the key's tenant only."""
     return Call("POST", "/reset", _nothing)
@@ -492,6 +568,11 @@ class Client:
     tombstones = _sync(tombstones_call)
     consolidate = _sync(consolidate_call)
     restore = _sync(restore_call)
+    entities = _sync(entities_call)
+    relations = _sync(relations_call)
+    graph = _sync(graph_call)
+    merge_entities = _sync(merge_entities_call)
+    unmerge = _sync(unmerge_call)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -550,6 +631,11 @@ class AsyncClient:
     tombstones = _async(tombstones_call)
     consolidate = _async(consolidate_call)
     restore = _async(restore_call)
+    entities = _async(entities_call)
+    relations = _async(relations_call)
+    graph = _async(graph_call)
+    merge_entities = _async(merge_entities_call)
+    unmerge = _async(unmerge_call)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -26,6 +26,13 @@ class FilterError(ValidationError):
     """A ``filters`` expression uses an unknown operator or field, or a bad value."""
 
 
+class EntityNotFoundError(ValidationError):
+    """No graph entity or entity merge has the given id (in the caller's tenant).
+
+    A :class:`ValidationError` so code catching bad ids keeps working; the server answers 404.
+    """
+
+
 class MemoryNotFoundError(EngramError, KeyError):
     """No memory has the given id (in the caller's tenant)."""
 

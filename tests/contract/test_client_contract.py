@@ -16,7 +16,14 @@ from typing import Any
 import httpx
 import pytest
 
-from engramdb import FilterError, Memory, MemoryNotFoundError, ScopeError, ValidationError
+from engramdb import (
+    EntityNotFoundError,
+    FilterError,
+    Memory,
+    MemoryNotFoundError,
+    ScopeError,
+    ValidationError,
+)
 from engramdb.client import AsyncClient, Client
 from engramdb.embed.local import LocalEmbedder
 from engramdb.server import ServerSettings, ServerThread, create_app
@@ -248,3 +255,44 @@ def test_context_block(mem: Any) -> None:
         mem.context("   ", user_id="c")
     with pytest.raises(ScopeError):
         mem.context("x")
+
+
+def test_graph_entities_relations_merge(mem: Any) -> None:
+    mem.add("Caroline: I moved from my home country, Sweden.", user_id="g", infer=False)
+    mem.add("Melanie: My sister Anna lives in New York City.", user_id="g", infer=False)
+    names = {e["name"]: e for e in mem.entities(user_id="g")}
+    assert {"Caroline", "Sweden", "Melanie", "Anna", "New York City"} <= set(names)
+    assert names["Sweden"]["kind"] == "place" and names["Anna"]["kind"] == "person"
+    assert len(mem.entities(user_id="g", limit=2)) == 2
+    triples = {(r["source"], r["relationship"], r["target"]) for r in mem.relations(user_id="g")}
+    assert ("Anna", "lives_in", "New York City") in triples
+    (swe,) = mem.relations(user_id="g", entity="Sweden")
+    assert (swe["source"], swe["target"]) == ("Caroline", "Sweden") and swe["id"]
+    assert mem.relations(user_id="g", entity=names["Sweden"]["id"]) == [swe]
+    assert mem.relations(user_id="g", entity="Atlantis") == []
+    graph = mem.graph(user_id="g")
+    assert set(graph) == {"nodes", "edges"}
+    ids = {n["id"] for n in graph["nodes"]}
+    assert all(e["source_id"] in ids and e["target_id"] in ids for e in graph["edges"])
+    assert len(graph["edges"]) == len(triples)
+    assert mem.graph(user_id="nobody") == {"nodes": [], "edges": []}
+    # Merge Anna into Melanie and back: the merge record, then the graph as it was.
+    merged = mem.merge_entities(names["Anna"]["id"], names["Melanie"]["id"])
+    assert merged["source_id"] == names["Anna"]["id"] and merged["undone_at"] is None
+    assert "Anna" not in {e["name"] for e in mem.entities(user_id="g")}
+    assert mem.unmerge(merged["id"])["undone_at"]
+    assert mem.graph(user_id="g") == graph
+    with pytest.raises(EntityNotFoundError):
+        mem.unmerge("no-such-merge")
+    with pytest.raises(EntityNotFoundError):
+        mem.merge_entities("no-such-entity", names["Anna"]["id"])
+    with pytest.raises(ValidationError):
+        mem.unmerge(merged["id"])  # already undone
+    with pytest.raises(ValidationError):
+        mem.merge_entities(names["Anna"]["id"], names["Anna"]["id"])
+    with pytest.raises(ValidationError):
+        mem.relations(user_id="g", entity="  ")
+    with pytest.raises(ValidationError):
+        mem.graph(user_id="g", limit=0)
+    with pytest.raises(ScopeError):
+        mem.graph()

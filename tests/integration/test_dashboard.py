@@ -272,7 +272,9 @@ def test_login_search_edit_delete_and_isolation(world: World, page: Any) -> None
     expect(page.locator("#traffic .plot[data-metric=search_ms] rect.bar")).not_to_have_count(0)
     shot(page, "07-observability")
     page.click("#nav a[data-page=graph]")
-    expect(page.locator("#page-graph")).to_contain_text("Not available yet")
+    # Alice's extracted memories link her and Berlin (test_dashboard_graph.py tests the page).
+    expect(page.locator("#graph-info")).to_contain_text("of user alice")
+    expect(page.locator("#graph-draw .node[data-name=Berlin]")).to_have_count(1)
     shot(page, "08-graph")
 
     # Export the scope as a JSONL download, then forget bob (confirm dialog accepted).

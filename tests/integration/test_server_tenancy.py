@@ -24,6 +24,12 @@ from engramdb.server import ServerSettings, ServerThread, create_app
 ADMIN = "admin-tenancy-key-0123456789"
 SECRET = "SECRET-acme-7f3a9c"
 A_USER = "alice-acme"
+GRAPH_TEXTS = (
+    "Caroline: I moved from my home country, Sweden.",
+    "Melanie: My sister Anna lives in New York City.",
+)
+#: Entities of A's graph; no answer to B may name them.
+GRAPH_NAMES = ("Caroline", "Melanie", "Sweden", "New York City")
 PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 #: POST routes that only read; every other non-GET route must refuse a read-only key.
 READ_POSTS = {
@@ -56,6 +62,27 @@ class World:
             )
             self.ids.append(r.json()["results"][0]["id"])
         self.http.put(f"/v1/memories/{self.ids[0]}", json={"metadata": {"v": 2}}, headers=h)
+        # A graph for A: entity ids and a (undone) merge id for the graph routes' probes.
+        for text in GRAPH_TEXTS:
+            r = self.http.post(
+                "/v1/memories",
+                json={"messages": text, "user_id": A_USER, "infer": False},
+                headers=h,
+            )
+            assert r.status_code == 200, r.text
+        graph = self.http.get("/v1/graph", params={"user_id": A_USER}, headers=h).json()
+        names = {n["name"]: n["id"] for n in graph["nodes"]}
+        assert set(GRAPH_NAMES) <= set(names), names
+        self.entity_ids = [names[n] for n in GRAPH_NAMES]
+        r = self.http.post(
+            "/v1/entities/merge",
+            json={"source_id": self.entity_ids[0], "target_id": self.entity_ids[1]},
+            headers=h,
+        )
+        assert r.status_code == 200, r.text
+        self.merge_id = r.json()["id"]
+        r = self.http.post(f"/v1/entities/merges/{self.merge_id}/undo", headers=h)
+        assert r.status_code == 200, r.text
 
     def _key(self, tenant: str, **extra: Any) -> tuple[str, str]:
         r = self.http.post("/v1/keys", json={"tenant": tenant, **extra}, headers=bearer(ADMIN))
@@ -63,11 +90,17 @@ class World:
         return r.json()["key"], r.json()["id"]
 
     def snapshot(self) -> list[dict[str, Any]]:
-        """Everything of tenant A: memories and history, as A's own key sees them."""
+        """Everything of tenant A: memories, history and graph, as A's own key sees them."""
         r = self.http.get("/v1/export", headers=bearer(self.key_a))
         assert r.status_code == 200
         lines = [json.loads(x) for x in r.text.splitlines()]
-        return [x for x in lines if x["type"] != "header"]
+        graph = self.http.get(
+            "/v1/graph",
+            params={"user_id": A_USER, "include_invalid": "true"},
+            headers=bearer(self.key_a),
+        )
+        assert graph.status_code == 200
+        return [*(x for x in lines if x["type"] != "header"), {"type": "graph", **graph.json()}]
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -109,6 +142,10 @@ def value_for(name: str, w: World) -> Any:
     return {
         "memory_id": w.ids[0],
         "id": w.ids[0],
+        "source_id": w.entity_ids[0],
+        "target_id": w.entity_ids[1],
+        "merge_id": w.merge_id,
+        "entity": w.entity_ids[2],
         "key_id": w.key_a_id,
         "user_id": A_USER,
         "agent_id": "a-agent",
@@ -175,6 +212,8 @@ def test_the_spec_covers_the_api(world: World) -> None:
     paths = {p for p, _, _ in operations(world.spec)}
     assert len(paths) >= 20
     assert {"/v1/memories/{memory_id}", "/v3/memories/add/", "/memories/{memory_id}"} <= paths
+    graph = {"/v1/entities", "/v1/relations", "/v1/graph", "/v1/entities/merge"}
+    assert graph | {"/v1/entities/merges/{merge_id}/undo"} <= paths
 
 
 def test_every_route_but_health_needs_a_valid_key(world: World) -> None:
@@ -203,7 +242,7 @@ def test_read_only_keys_cannot_write_on_any_route(world: World) -> None:
 
 def test_no_route_lets_another_tenant_see_or_change_memories(world: World) -> None:
     before = world.snapshot()
-    assert len([x for x in before if x["type"] == "memory"]) == 2
+    assert len([x for x in before if x["type"] == "memory"]) == 2 + len(GRAPH_TEXTS)
     seen = []
     for path, method, req in probes(world):
         switching = {**bearer(world.key_b), "X-Engramdb-Tenant": "acme"}
@@ -214,6 +253,8 @@ def test_no_route_lets_another_tenant_see_or_change_memories(world: World) -> No
             seen.append((method, path, r.status_code))
             assert r.status_code in (200, 201, 403, 404, 409, 422), (method, path, r.text)
             assert SECRET not in r.text, (method, path, r.text)
+            leaked = [n for n in GRAPH_NAMES if n in r.text]
+            assert not leaked, (method, path, leaked, r.text)
             if r.status_code == 200 and path.startswith("/v1/memories/{"):
                 raise AssertionError(f"{method} {path} answered 200 for another tenant's id")
         # A's data is unchanged after each probe, not only at the end.
@@ -221,6 +262,16 @@ def test_no_route_lets_another_tenant_see_or_change_memories(world: World) -> No
     # Memory-id routes answered 404 (not 403/422): the id simply does not exist for B.
     by_id = [s for m, p, s in seen if "{memory_id}" in p]
     assert by_id and set(by_id) <= {404, 422}, seen
+    # So did A's entity ids and merge id: B may not merge or unmerge A's graph.
+    graph_ids = [s for m, p, s in seen if p.startswith("/v1/entities/merge")]
+    assert len(graph_ids) == 4 and set(graph_ids) == {404}, seen
+    # The graph reads answered, empty: B's tenant has no entities under A's user id.
+    empty = {"results": []}
+    for path, want in (("/v1/entities", empty), ("/v1/relations", empty)):
+        r = world.http.get(path, params={"user_id": A_USER}, headers=bearer(world.key_b))
+        assert r.status_code == 200 and r.json() == want, (path, r.text)
+    r = world.http.get("/v1/graph", params={"user_id": A_USER}, headers=bearer(world.key_b))
+    assert r.json() == {"nodes": [], "edges": []}
     # And A still sees everything, through the same routes.
     for mid in world.ids:
         r = world.http.get(f"/v1/memories/{mid}", headers=bearer(world.key_a))

@@ -19,6 +19,7 @@ from engramdb.errors import (
     ConflictError,
     EmbedderError,
     EngramError,
+    EntityNotFoundError,
     MemoryNotFoundError,
     StoreError,
     ValidationError,
@@ -68,7 +69,7 @@ def error_body(type_: str, message: str, **extra: Any) -> dict[str, Any]:
 
 def status_for(exc: EngramError) -> int:
     """HTTP status of an engramdb error (pure)."""
-    if isinstance(exc, MemoryNotFoundError):
+    if isinstance(exc, MemoryNotFoundError | EntityNotFoundError):
         return 404
     if isinstance(exc, ImportWriteError | ConflictError):
         return 409

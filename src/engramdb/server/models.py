@@ -221,6 +221,73 @@ class RelationOut(BaseModel):
     memory_ids: list[str] = Field(default_factory=list)
 
 
+class RelationEdge(RelationOut):
+    """A stored relation with its id (``GET /v1/relations``)."""
+
+    id: str
+
+
+class RelationList(BaseModel):
+    """Relations of a scope, newest first."""
+
+    results: list[RelationEdge]
+
+
+class GraphEdge(RelationEdge):
+    """A relation drawn as an edge between two entity ids."""
+
+    source_id: str
+    target_id: str
+
+
+class EntityOut(BaseModel):
+    """An entity (person, place, organisation, thing or date) a scope's memories name."""
+
+    model_config = _OPEN
+    id: str
+    name: str
+    kind: str
+    memories: int
+    created_at: str
+    merged_into: str | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+
+class EntityList(BaseModel):
+    """Entities of a scope, most linked first."""
+
+    results: list[EntityOut]
+
+
+class GraphOut(BaseModel):
+    """A scope's graph for drawing: entities as nodes, relations as edges."""
+
+    nodes: list[EntityOut]
+    edges: list[GraphEdge]
+
+
+class MergeRequest(BaseModel):
+    """``POST /v1/entities/merge``: ``source_id`` is folded into ``target_id``."""
+
+    model_config = _STRICT
+    source_id: str
+    target_id: str
+
+
+class MergeOut(BaseModel):
+    """A recorded entity merge (``undone_at`` once undone)."""
+
+    model_config = _OPEN
+    id: str
+    source_id: str
+    target_id: str
+    created_at: str
+    moved_links: list[Any] = Field(default_factory=list)
+    undone_at: str | None = None
+
+
 class SearchResponse(BaseModel):
     """Search hits, best first, and the current relations of the query's entities."""
 
@@ -345,7 +412,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in (
         (401, "missing or invalid API key"),
         (403, "key not allowed to do this (read-only, not admin)"),
-        (404, "no such memory in this tenant"),
+        (404, "no such memory (or entity, or merge) in this tenant"),
         (413, "request body too large"),
         (422, "invalid input"),
         (429, "rate limited (see Retry-After)"),

@@ -240,6 +240,79 @@ def restore_memory(memory_id: str, memory: WriteMemory) -> dict[str, Any]:
     return memory.restore(memory_id)
 
 
+LimitQ = Annotated[int, Query(description="1-10000")]
+InvalidQ = Annotated[bool, Query(description="also relations that ended (superseded)")]
+
+
+@v1.get("/entities", response_model=m.EntityList, tags=["graph"])
+def list_entities(
+    memory: ReadMemory,
+    user_id: UserQ = None,
+    agent_id: AgentQ = None,
+    run_id: RunQ = None,
+    limit: LimitQ = 100,
+) -> dict[str, Any]:
+    """People, places, organisations, things and dates a scope's memories name, most linked
+    first."""
+    return {
+        "results": memory.entities(user_id=user_id, agent_id=agent_id, run_id=run_id, limit=limit)
+    }
+
+
+@v1.get("/relations", response_model=m.RelationList, tags=["graph"])
+def list_relations(
+    memory: ReadMemory,
+    user_id: UserQ = None,
+    agent_id: AgentQ = None,
+    run_id: RunQ = None,
+    entity: Annotated[str | None, Query(description="only those touching this name or id")] = None,
+    include_invalid: InvalidQ = False,
+    limit: LimitQ = 100,
+) -> dict[str, Any]:
+    """Relations between a scope's entities, newest first (an unknown entity: none)."""
+    return {
+        "results": memory.relations(
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            entity=entity,
+            include_invalid=include_invalid,
+            limit=limit,
+        )
+    }
+
+
+@v1.get("/graph", response_model=m.GraphOut, tags=["graph"])
+def scope_graph(
+    memory: ReadMemory,
+    user_id: UserQ = None,
+    agent_id: AgentQ = None,
+    run_id: RunQ = None,
+    limit: Annotated[int, Query(description="most nodes, 1-10000 (at most 500 are drawn)")] = 200,
+    include_invalid: InvalidQ = False,
+) -> dict[str, Any]:
+    """A scope's entities (nodes) and the relations between them (edges), for drawing."""
+    return memory.graph(
+        user_id=user_id,
+        agent_id=agent_id,
+        run_id=run_id,
+        limit=limit,
+        include_invalid=include_invalid,
+    )
+
+
+@v1.post("/entities/merge", response_model=m.MergeOut, tags=["graph"])
+def merge_entities(body: m.MergeRequest, memory: WriteMemory) -> dict[str, Any]:
+    """Fold entity ``source_id`` into ``target_id`` (same scope); undo with the merge id."""
+    return memory.merge_entities(body.source_id, body.target_id)
+
+
+@v1.post("/entities/merges/{merge_id}/undo", response_model=m.MergeOut, tags=["graph"])
+def undo_merge(merge_id: str, memory: WriteMemory) -> dict[str, Any]:
+    """Undo an entity merge: the source entity gets back its memories and relations."""
+    return memory.unmerge(merge_id)
+
+
 @v1.post("/context", response_model=m.ContextResponse, tags=["memories"])
 def memory_context(body: m.ContextRequest, request: Request, memory: ReadMemory) -> dict[str, Any]:
     """A prompt-ready block of the current memories most relevant to ``query``, with dates,

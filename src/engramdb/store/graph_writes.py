@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Sequence
 
-from engramdb.errors import ValidationError
+from engramdb.errors import EntityNotFoundError, ValidationError
 from engramdb.graph.models import GraphWrite, MergeRecord
 from engramdb.store.graph_base import CHUNK, scope_key
 from engramdb.store.graph_reads import GraphReads
@@ -241,7 +241,7 @@ class GraphWrites(GraphReads):
         }
         for name, entity_id in (("source_id", source_id), ("target_id", target_id)):
             if entity_id not in found:
-                raise ValidationError(f"{name} {entity_id!r} is not an entity of this tenant")
+                raise EntityNotFoundError(f"{name} {entity_id!r} is not an entity of this tenant")
             if found[entity_id][2] is not None:
                 raise ValidationError(f"{name} {entity_id!r} is already merged into another")
         if found[source_id][1] != found[target_id][1]:
@@ -287,7 +287,7 @@ class GraphWrites(GraphReads):
             (tenant, merge_id),
         )
         if not rows:
-            raise ValidationError(f"no entity merge with id {merge_id!r}")
+            raise EntityNotFoundError(f"no entity merge with id {merge_id!r}")
         source_id, target_id, undo_text, undone = rows[0]
         if undone is not None:
             raise ValidationError(f"merge {merge_id!r} was already undone")

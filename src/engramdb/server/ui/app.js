@@ -133,7 +133,7 @@ async function route() {
     if (page === "scopes") await showScopes();
     else if (page === "memory" && arg) await showMemory(decodeURIComponent(arg));
     else if (page === "observability") await showObservability();
-    else if (page === "graph") show("graph");
+    else if (page === "graph") await showGraph(arg ? decodeURIComponent(arg) : null);
     else await showMemories();
   } catch (e) {
     if (e.status !== 401) toast(e.message, true);
@@ -243,16 +243,24 @@ async function loadMemories(scope) {
     // get_all lists valid memories only; superseded and deleted ones come from the export.
     const text = await api("GET", `/v1/export?${qs({ ...scopeParams(scope), include_history: false })}`);
     rows = text.split("\n").filter(Boolean).map((l) => JSON.parse(l))
-      .filter((r) => r.type === "memory" && r.status !== "active")
+      .filter((r) => r.type === "memory" && r.status !== "active" && r.status !== "archived")
       .filter((r) => !filters.memory_type || r.memory_type === filters.memory_type)
       .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
     paged = false;
     $("#mem-info").textContent = `${rows.length} superseded memor${rows.length === 1 ? "y" : "ies"}, newest first (from the export; only the type filter applies)`;
   } else {
     const params = { ...scopeParams(scope), limit: PAGE_SIZE + 1, offset: state.offset };
+    const archived = status === "archived";
+    // Archived memories are listed only on request; the status filter keeps just those.
+    if (archived) {
+      params.include_archived = true;
+      filters.status = "archived";
+    }
     if (Object.keys(filters).length) params.filters = JSON.stringify(filters);
     rows = (await api("GET", `/v1/memories?${qs(params)}`)).results;
-    $("#mem-info").textContent = `Valid memories of ${scope.kind} ${scope.id}, newest first`;
+    $("#mem-info").textContent = archived
+      ? `Archived memories of ${scope.kind} ${scope.id} (consolidated away), newest first; open one to restore it`
+      : `Valid memories of ${scope.kind} ${scope.id}, newest first`;
   }
   const more = paged && rows.length > PAGE_SIZE;
   if (paged) rows = rows.slice(0, PAGE_SIZE);
@@ -350,7 +358,11 @@ async function showMemory(id) {
     for (const sel of ["#md-fields", "#md-history", "#md-episodes"]) $(sel).replaceChildren();
     $("#md-meta").textContent = "";
     $("#edit").disabled = $("#delete").disabled = true;
+    $("#restore").hidden = true;
     for (const b of document.querySelectorAll("#md-feedback button")) b.disabled = true;
+    $("#md-entities").replaceChildren();
+    $("#md-relations").replaceChildren();
+    $("#md-graph-link").hidden = true;
     return;
   }
   state.memory = rec;
@@ -379,7 +391,8 @@ async function showMemory(id) {
       ? el("div", { class: "change" }, el("del", {}, h.old_memory), el("span", { class: "arrow" }, " → "), el("ins", {}, h.new_memory))
       : el("div", { class: "change" }, h.new_memory || h.old_memory || ""),
     h.reason ? el("div", { class: "small muted" }, h.reason) : null)));
-  await showEpisodes(rec);
+  $("#restore").hidden = rec.status !== "archived";
+  await Promise.all([showEpisodes(rec), showMemoryGraph(rec)]);
   $("#edit").disabled = $("#delete").disabled = rec.status === "deleted";
   for (const b of document.querySelectorAll("#md-feedback button")) b.disabled = rec.status !== "active";
 }
@@ -399,6 +412,50 @@ async function showEpisodes(rec) {
     el("div", {}, typeof e.content === "string" ? e.content : JSON.stringify(e.content)))));
 }
 
+function memoryScope(rec) {
+  if (rec.user_id) return { kind: "user", id: rec.user_id };
+  if (rec.agent_id) return { kind: "agent", id: rec.agent_id };
+  return rec.run_id ? { kind: "run", id: rec.run_id } : null;
+}
+
+// A memory's neighbourhood in its scope's graph: the relations it states, their ends, and the
+// entities its text names (an entity linked without a relation has no edge to find it by).
+function memoryNeighbourhood(graph, rec) {
+  const edges = graph.edges.filter((e) => (e.memory_ids || []).includes(rec.id));
+  const ids = new Set(edges.flatMap((e) => [e.source_id, e.target_id]));
+  const text = (rec.memory || "").toLowerCase();
+  for (const n of graph.nodes) if (n.name && text.includes(n.name.toLowerCase())) ids.add(n.id);
+  return { nodes: graph.nodes.filter((n) => ids.has(n.id)), edges };
+}
+
+async function fetchGraph(scope, includeInvalid) {
+  return api("GET", `/v1/graph?${qs({ ...scopeParams(scope), limit: 500, include_invalid: includeInvalid })}`);
+}
+
+async function showMemoryGraph(rec) {
+  const scope = memoryScope(rec);
+  $("#md-graph-link").hidden = !scope;
+  $("#md-graph-link").href = `#/graph/${encodeURIComponent(rec.id)}`;
+  if (!scope) { $("#md-entities").textContent = "No scope."; return; }
+  const near = memoryNeighbourhood(await fetchGraph(scope, true), rec);
+  $("#md-entities").replaceChildren(...(near.nodes.length
+    ? near.nodes.map((n) => el("span", { class: `chip kind-${n.kind}`, title: `${n.kind} · named in ${n.memories} memor${n.memories === 1 ? "y" : "ies"}` }, n.name))
+    : [el("span", { class: "muted" }, "No entities found in this memory.")]));
+  $("#md-relations").replaceChildren(...near.edges.map(relationItem));
+}
+
+function relationItem(r) {
+  return el("li", { class: r.invalid_at ? "ended" : null },
+    el("b", {}, r.source), " — ", el("span", { class: "rel" }, r.relationship.replaceAll("_", " ")), " → ", el("b", {}, r.target),
+    el("span", { class: "small muted" }, ` · valid from ${fmtTime(r.valid_at)}${r.invalid_at ? ` until ${fmtTime(r.invalid_at)}` : ", still valid"}`));
+}
+
+async function restoreMemory() {
+  await api("POST", `/v1/memories/${encodeURIComponent(state.memory.id)}/restore`);
+  toast("Memory restored");
+  await showMemory(state.memory.id);
+}
+
 async function saveEdit(event) {
   event.preventDefault();
   const text = $("#edit-text").value.trim();
@@ -413,6 +470,209 @@ async function deleteMemory() {
   await api("DELETE", `/v1/memories/${encodeURIComponent(state.memory.id)}`);
   toast("Memory deleted");
   location.hash = "#/memories";
+}
+
+// ---- graph ---------------------------------------------------------------------------------
+
+const KINDS = ["person", "place", "organisation", "thing", "date"];
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svgEl(tag, attrs = {}, text) {
+  const n = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) n.setAttribute(k, v);
+  if (text !== undefined) n.textContent = text;
+  return n;
+}
+
+// A small force layout: nodes repel each other (inverse square), relations pull their ends
+// together like springs, a weak pull keeps everything near the centre. Positions start on a
+// circle in a fixed order, so the same graph is always drawn the same way.
+function layout(nodes, edges, W, H) {
+  const n = nodes.length;
+  const pos = new Map();
+  nodes.forEach((node, i) => {
+    const a = (2 * Math.PI * i) / Math.max(1, n);
+    pos.set(node.id, { x: W / 2 + (W / 3) * Math.cos(a), y: H / 2 + (H / 3) * Math.sin(a) });
+  });
+  if (n < 2) { if (n === 1) pos.set(nodes[0].id, { x: W / 2, y: H / 2 }); return pos; }
+  const ideal = Math.min(170, Math.sqrt((W * H) / n) * 0.75);
+  const pts = nodes.map((node) => pos.get(node.id));
+  const links = edges.map((e) => [pos.get(e.source_id), pos.get(e.target_id)]).filter(([a, b]) => a && b && a !== b);
+  let step = ideal / 2;
+  // Each round costs n² pairs: fewer rounds for big graphs keep the page responsive.
+  const rounds = n > 150 ? 100 : 300;
+  for (let iter = 0; iter < rounds; iter++) {
+    const force = pts.map(() => ({ x: 0, y: 0 }));
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        let dx = pts[i].x - pts[j].x, dy = pts[i].y - pts[j].y;
+        let d2 = dx * dx + dy * dy;
+        if (d2 < 0.01) { dx = 0.1 * (i - j); dy = 0.1; d2 = dx * dx + dy * dy; }
+        const d = Math.sqrt(d2);
+        const f = (ideal * ideal) / d;
+        force[i].x += (dx / d) * f; force[i].y += (dy / d) * f;
+        force[j].x -= (dx / d) * f; force[j].y -= (dy / d) * f;
+      }
+    }
+    const index = new Map(pts.map((p, i) => [p, i]));
+    for (const [a, b] of links) {
+      const dx = a.x - b.x, dy = a.y - b.y;
+      const d = Math.max(0.1, Math.sqrt(dx * dx + dy * dy));
+      const f = (d * d) / ideal;
+      const ia = index.get(a), ib = index.get(b);
+      force[ia].x -= (dx / d) * f; force[ia].y -= (dy / d) * f;
+      force[ib].x += (dx / d) * f; force[ib].y += (dy / d) * f;
+    }
+    pts.forEach((p, i) => {
+      force[i].x += (W / 2 - p.x) * 0.05 * ideal / 10;
+      force[i].y += (H / 2 - p.y) * 0.05 * ideal / 10;
+      const len = Math.sqrt(force[i].x ** 2 + force[i].y ** 2) || 1;
+      // Each node moves at most `step` per round; the step cools so the layout settles.
+      p.x += (force[i].x / len) * Math.min(len, step);
+      p.y += (force[i].y / len) * Math.min(len, step);
+    });
+    step = Math.max(1, step * 0.97);
+  }
+  // Fit the result into the drawing with a margin for labels.
+  const xs = pts.map((p) => p.x), ys = pts.map((p) => p.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const m = 70;
+  const sx = (W - 2 * m) / Math.max(1, x1 - x0), sy = (H - 2 * m) / Math.max(1, y1 - y0);
+  const s = Math.min(sx, sy, 1.5);
+  const ox = (W - s * (x1 - x0)) / 2, oy = (H - s * (y1 - y0)) / 2;
+  for (const p of pts) { p.x = ox + (p.x - x0) * s; p.y = oy + (p.y - y0) * s; }
+  return pos;
+}
+
+function drawGraph(graph, focus) {
+  const W = 1000, H = 560;
+  const pos = layout(graph.nodes, graph.edges, W, H);
+  const radius = (node) => 9 + 3 * Math.sqrt(node.memories || 1);
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "graph", role: "img", "aria-label": "entity graph" });
+  const defs = svgEl("defs");
+  const marker = svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+  marker.append(svgEl("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }));
+  defs.append(marker);
+  svg.append(defs);
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
+  // Parallel relations between one pair get their labels stacked, not drawn on top of each other.
+  const seen = new Map();
+  for (const e of graph.edges) {
+    const a = pos.get(e.source_id), b = pos.get(e.target_id);
+    if (!a || !b) continue;
+    const pair = [e.source_id, e.target_id].sort().join("|");
+    const k = seen.get(pair) || 0;
+    seen.set(pair, k + 1);
+    const dx = b.x - a.x, dy = b.y - a.y, d = Math.max(1, Math.hypot(dx, dy));
+    const ra = radius(byId.get(e.source_id)), rb = radius(byId.get(e.target_id)) + 2;
+    const g = svgEl("g", { class: `edge${e.invalid_at ? " ended" : ""}${focus && focus.edges.has(e.id) ? " focus" : ""}`, "data-id": e.id, "data-source": e.source_id, "data-target": e.target_id });
+    g.append(svgEl("line", { x1: a.x + (dx / d) * ra, y1: a.y + (dy / d) * ra, x2: b.x - (dx / d) * rb, y2: b.y - (dy / d) * rb, "marker-end": "url(#arrow)" }));
+    g.append(svgEl("text", { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 4 + k * 14, "text-anchor": "middle" }, e.relationship.replaceAll("_", " ")));
+    g.append(svgEl("title", {}, `${e.source} — ${e.relationship} → ${e.target}${e.invalid_at ? " (ended)" : ""}`));
+    svg.append(g);
+  }
+  for (const node of graph.nodes) {
+    const p = pos.get(node.id);
+    const g = svgEl("g", { class: `node kind-${KINDS.includes(node.kind) ? node.kind : "thing"}${focus && focus.nodes.has(node.id) ? " focus" : ""}`, "data-id": node.id, "data-name": node.name, transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`, tabindex: 0 });
+    g.append(svgEl("circle", { r: radius(node) }));
+    // The name sits right of the circle, where no arrowhead ends.
+    g.append(svgEl("text", { x: radius(node) + 5, y: 4 }, node.name));
+    g.append(svgEl("title", {}, `${node.name} (${node.kind}) · ${node.memories} memor${node.memories === 1 ? "y" : "ies"}`));
+    g.addEventListener("click", guard(() => selectNode(node)));
+    g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") guard(() => selectNode(node))(); });
+    svg.append(g);
+  }
+  return svg;
+}
+
+function legend() {
+  return KINDS.map((k) => el("span", { class: "legend-item" },
+    el("span", { class: `dot kind-${k}` }), k));
+}
+
+async function showGraph(memoryId) {
+  show("graph");
+  // Nothing of an earlier graph (maybe another key's) stays on screen if a load fails.
+  for (const sel of ["#graph-draw", "#graph-relations", "#graph-info", "#graph-selected"]) $(sel).replaceChildren();
+  let scope = await loadScopes();
+  fillScopeSelect($("#graph-scope"), scope);
+  let focusRec = null;
+  let missing = false;
+  if (memoryId) {
+    try {
+      focusRec = await api("GET", `/v1/memories/${encodeURIComponent(memoryId)}`);
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      missing = true;
+    }
+    const own = focusRec && memoryScope(focusRec);
+    if (own) { scope = own; setScope(own); }
+  }
+  fillScopeSelect($("#graph-scope"), scope);
+  state.graphFocus = focusRec;
+  await loadGraph(scope);
+  if (missing) {
+    $("#graph-info").prepend(el("span", { class: "error" }, `No memory with id ${memoryId} is visible to this API key. `));
+  }
+}
+
+async function loadGraph(scope) {
+  $("#graph-legend").replaceChildren(...legend());
+  $("#graph-selected").replaceChildren("Click an entity in the drawing.");
+  $("#graph-sel-title").textContent = "Entity";
+  const box = $("#graph-draw");
+  if (!scope) {
+    box.replaceChildren(el("p", { class: "muted" }, "No memories in this tenant yet."));
+    $("#graph-relations").replaceChildren();
+    $("#graph-info").textContent = "";
+    return;
+  }
+  // Only the newest load draws: a slow answer for a scope left since must not overwrite it.
+  const ticket = (state.graphLoad = (state.graphLoad || 0) + 1);
+  const graph = await fetchGraph(scope, $("#graph-invalid").checked);
+  if (ticket !== state.graphLoad) return;
+  state.graph = graph;
+  state.graphScope = scope;
+  let focus = null;
+  const rec = state.graphFocus;
+  if (rec) {
+    const near = memoryNeighbourhood(graph, rec);
+    focus = { nodes: new Set(near.nodes.map((n) => n.id)), edges: new Set(near.edges.map((e) => e.id)) };
+  }
+  const ended = graph.edges.filter((e) => e.invalid_at).length;
+  $("#graph-info").replaceChildren(
+    `${graph.nodes.length} entit${graph.nodes.length === 1 ? "y" : "ies"} and ${graph.edges.length} relation${graph.edges.length === 1 ? "" : "s"}${ended ? ` (${ended} ended)` : ""} of ${scope.kind} ${scope.id}`,
+    rec ? el("span", {}, " · highlighted: the entities of memory ",
+      el("a", { href: `#/memory/${encodeURIComponent(rec.id)}` }, `“${rec.memory.length > 60 ? rec.memory.slice(0, 57) + "…" : rec.memory}”`),
+      " ", el("a", { href: "#/graph", class: "small" }, "(clear)")) : "");
+  box.replaceChildren(graph.nodes.length
+    ? drawGraph(graph, focus)
+    : el("p", { class: "muted empty" }, "No entities in this scope yet: memories naming people, places or things add them."));
+  $("#graph-relations").replaceChildren(...(graph.edges.length
+    ? graph.edges.map(relationItem)
+    : [el("li", { class: "muted" }, "No relations.")]));
+}
+
+// The relations touching one entity (from GET /v1/relations) and the memories stating them.
+async function selectNode(node) {
+  for (const g of document.querySelectorAll("#graph-draw .node")) g.classList.toggle("selected", g.dataset.id === node.id);
+  for (const g of document.querySelectorAll("#graph-draw .edge")) {
+    g.classList.toggle("selected", g.dataset.source === node.id || g.dataset.target === node.id);
+  }
+  $("#graph-sel-title").textContent = `${node.name} · ${node.kind}`;
+  const params = { ...scopeParams(state.graphScope), entity: node.id, include_invalid: $("#graph-invalid").checked, limit: 100 };
+  const ticket = (state.nodeLoad = (state.nodeLoad || 0) + 1);
+  const rels = (await api("GET", `/v1/relations?${qs(params)}`)).results;
+  const ids = [...new Set(rels.flatMap((r) => r.memory_ids || []))].slice(0, 10);
+  const mems = (await Promise.all(ids.map((id) => api("GET", `/v1/memories/${encodeURIComponent(id)}`).catch(() => null)))).filter(Boolean);
+  if (ticket !== state.nodeLoad) return;
+  $("#graph-selected").replaceChildren(
+    el("p", { class: "small muted" }, `Named in ${node.memories} memor${node.memories === 1 ? "y" : "ies"}; ${rels.length} relation${rels.length === 1 ? "" : "s"}.`),
+    el("ul", { id: "graph-node-relations", class: "relations" }, ...(rels.length ? rels.map(relationItem) : [el("li", { class: "muted" }, "No relations.")])),
+    mems.length ? el("h3", {}, "Memories") : "",
+    el("ul", { id: "graph-node-memories", class: "memlinks" }, ...mems.map((r) => el("li", {},
+      el("a", { href: `#/memory/${encodeURIComponent(r.id)}` }, r.memory),
+      r.status && r.status !== "active" ? el("span", { class: `badge st-${r.status}` }, r.status) : ""))));
 }
 
 // ---- observability -------------------------------------------------------------------------
@@ -565,6 +825,15 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#edit-cancel").addEventListener("click", () => { $("#edit-form").hidden = true; });
   $("#edit-form").addEventListener("submit", guard(saveEdit));
   $("#delete").addEventListener("click", guard(deleteMemory));
+  $("#restore").addEventListener("click", guard(restoreMemory));
+  $("#graph-scope").addEventListener("change", guard(async () => {
+    const scope = scopeFromSelect($("#graph-scope"));
+    setScope(scope);
+    state.graphFocus = null;
+    if (location.hash !== "#/graph") history.replaceState(null, "", "#/graph");
+    await loadGraph(scope);
+  }));
+  $("#graph-invalid").addEventListener("change", guard(() => loadGraph(state.graphScope)));
   for (const b of document.querySelectorAll("#md-feedback button")) {
     b.addEventListener("click", guard(async () => {
       if (await sendFeedback(state.memory.id, b.dataset.signal)) await showMemory(state.memory.id);
