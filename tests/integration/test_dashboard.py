@@ -195,6 +195,14 @@ def test_login_search_edit_delete_and_isolation(world: World, page: Any) -> None
     page.fill("#filter-form input[name=meta]", "")
     page.click("#filter-form button[type=submit]")
     expect(rows.filter(has_text="flat white")).to_have_count(1)
+    # Category filter: the offline extractor set no categories, so none match.
+    page.fill("#filter-form input[name=category]", "travel")
+    page.click("#filter-form button[type=submit]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_text("Nothing found.")
+    page.fill("#filter-form input[name=category]", "")
+    page.click("#filter-form button[type=submit]")
+    expect(rows.filter(has_text="flat white")).to_have_count(1)
 
     # Status filter: the superseded memory is listed, and its detail shows why and until when.
     page.select_option("#filter-form select[name=status]", "superseded")

@@ -22,6 +22,7 @@ DOCUMENTED = [
     "ConflictError",
     "EmbedderError",
     "EngramError",
+    "EntityNotFoundError",
     "ExtractionError",
     "FilterError",
     "LLMError",

@@ -195,6 +195,8 @@ function filtersFromForm() {
   if (f.get("from")) range.gte = `${f.get("from")}T00:00:00Z`;
   if (f.get("to")) range.lte = `${f.get("to")}T23:59:59.999999Z`;
   if (Object.keys(range).length) filters.created_at = range;
+  const category = String(f.get("category") || "").trim();
+  if (category) filters.categories = { contains: category };
   const meta = String(f.get("meta") || "").trim();
   if (meta) {
     const i = meta.indexOf("=");
