@@ -554,7 +554,7 @@ class Memory:
 
         Returns ``{"results": [...], "relations": [...]}``; relations are the current
         ``{"source", "relationship", "target", "valid_at", "invalid_at", "memory_ids"}`` of
-        the query's entities (empty when it names none).
+        the query's entities (empty when it names none, or with ``retrieval.use_graph`` off).
 
         ``as_of`` (a time) answers as memory stood then: memories true at that time in valid
         time (``valid_at <= as_of < invalid_at``), including those superseded since. What
@@ -573,10 +573,17 @@ class Memory:
         )
         limit = check_limit(limit)
         cfg = self.config.retrieval
-        entities = graph_retrieve.match(self.store, scope, query, max(cfg.candidates, limit))
+        # With the graph off, search does no graph work at all (and returns no relations).
+        entities = (
+            graph_retrieve.match(self.store, scope, query, max(cfg.candidates, limit))
+            if cfg.use_graph
+            else None
+        )
         hits = self._hits(query, scope, where, limit, threshold, as_of, entities)
         self._access.touch(self.tenant, (h.record.id for h in hits))
-        relations = graph_retrieve.relations(self.store, scope, entities)
+        relations = (
+            [] if entities is None else graph_retrieve.relations(self.store, scope, entities)
+        )
         return {
             "results": [_hit_dict(h) for h in hits],
             "relations": [r.to_dict() for r in relations],
