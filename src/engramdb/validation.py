@@ -12,6 +12,7 @@ MAX_QUERY_CHARS = 10_000
 
 
 def check_id(name: str, value: Any) -> str | None:
+    """A scope id (user_id, agent_id, run_id): None, or a non-empty string of <= 256 chars."""
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():

@@ -9,7 +9,7 @@ import numpy as np
 
 from engramdb.models import Episode, MemoryRecord, Scope
 from engramdb.timeutil import iso, utcnow
-from engramdb.transfer.parse import check_id
+from engramdb.validation import check_id
 
 if TYPE_CHECKING:
     from engramdb.memory import Memory

@@ -16,21 +16,11 @@ from engramdb.ingest.messages import MAX_MESSAGE_CHARS, parse_messages
 from engramdb.models import Episode, NewMemory, Scope
 from engramdb.timeutil import iso, to_iso, utcnow
 from engramdb.transfer.report import MAX_REPORTED_ERRORS, ImportReport, LineError
+from engramdb.validation import check_id
 
 
 class BadLine(Exception):
     """A line is invalid; the message is the reason."""
-
-
-def check_id(name: str, value: Any) -> str | None:
-    """A scope id given to an export or import: None, or a non-empty string of <= 256 chars."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{name} must be a non-empty string, not {value!r}")
-    if len(value) > 256:
-        raise ValidationError(f"{name} is longer than 256 characters")
-    return value
 
 
 def _reject_constant(name: str) -> Any:

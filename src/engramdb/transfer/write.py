@@ -16,7 +16,6 @@ from engramdb.transfer.parse import (
     Defaults,
     EpisodeLine,
     RecordLine,
-    check_id,
     parse_lines,
 )
 from engramdb.transfer.report import (
@@ -25,6 +24,7 @@ from engramdb.transfer.report import (
     ImportWriteError,
     ProgressCallback,
 )
+from engramdb.validation import check_id
 
 if TYPE_CHECKING:
     from engramdb.memory import Memory
