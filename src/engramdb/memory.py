@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,9 @@ from typing import Any
 from engramdb.config import MemoryConfig
 from engramdb.embed.base import Embedder
 from engramdb.errors import MemoryNotFoundError, ScopeError, ValidationError
+from engramdb.facade.graph import GraphMethods
+from engramdb.facade.learning import LearningMethods
+from engramdb.facade.lifecycle import LifecycleMethods
 from engramdb.filters import Node, parse, split_scope
 from engramdb.graph import api as graph_api
 from engramdb.graph import links as graph_links
@@ -18,14 +20,11 @@ from engramdb.graph import retrieve as graph_retrieve
 from engramdb.ingest import plan
 from engramdb.ingest.messages import parse_messages
 from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
-from engramdb.learn import feedback as learn_feedback
-from engramdb.learn import lessons as learn_lessons
 from engramdb.learn.experience import add_options
-from engramdb.lifecycle import consolidate as consolidation
 from engramdb.lifecycle.access import AccessLog
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.sync import run_sync
-from engramdb.models import Change, Episode, MemoryRecord, Scope, Tombstone, WriteBatch
+from engramdb.models import Change, Episode, MemoryRecord, Scope, WriteBatch
 from engramdb.queue import BackgroundQueue, worker_id
 from engramdb.registry import build_embedder, build_extractor, build_llm, build_store
 from engramdb.retrieve.asof import search_as_of
@@ -43,8 +42,7 @@ from engramdb.validation import (
     check_limit,
     check_metadata,
     check_offset,
-    check_reason,
-    check_utf8,
+    check_query,
 )
 
 MEMORY_TYPES = ("fact", "episode", "procedural", "preference", "experience")
@@ -65,14 +63,6 @@ def _by_batch(episodes: list[Episode]) -> list[list[Episode]]:
     return list(groups.values())
 
 
-def _check_query(query: Any) -> None:
-    if not isinstance(query, str) or not query.strip():
-        raise ValidationError("query must be a non-empty string")
-    if len(query) > MAX_QUERY_CHARS:
-        raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
-    check_utf8("query", query)
-
-
 def _hit_dict(hit: Hit) -> dict[str, Any]:
     out = hit.record.to_dict()
     out["score"] = round(hit.score, 6)
@@ -80,7 +70,7 @@ def _hit_dict(hit: Hit) -> dict[str, Any]:
     return out
 
 
-class Memory:
+class Memory(LearningMethods, LifecycleMethods, GraphMethods):
     """Long-term memory for agents, embedded and offline by default.
 
     Example::
@@ -311,53 +301,6 @@ class Memory:
         if self.on_usage is not None and usage.calls:
             self.on_usage(self.tenant, usage)
 
-    def feedback(
-        self,
-        memory_id: str,
-        signal: str,
-        *,
-        note: str | None = None,
-        query: str | None = None,
-    ) -> dict[str, Any]:
-        """Judge a memory or search result: ``useful``, ``not_useful`` or ``wrong``.
-
-        Recorded in :meth:`history` (event ``FEEDBACK``). useful / not_useful move the memory's
-        importance and re-rank it in searches for ``query`` and similar queries (unrelated
-        ones are untouched); ``wrong`` flags it (status ``flagged``), out of search.
-        See ``engramdb.retrieve.feedback`` for the formula.
-        """
-        signal, note, query = learn_feedback.check(signal, note, query)
-        record = self._owned(memory_id)
-        vector = self.embedder.embed([query])[0] if query else None
-        batch, out = learn_feedback.plan(record, signal, note, query, vector, iso(utcnow()))
-        self.store.apply(batch)
-        return out
-
-    def lessons(
-        self,
-        task: str,
-        *,
-        agent_id: str | None = None,
-        user_id: str | None = None,
-        limit: int = 5,
-        threshold: float = learn_lessons.DEFAULT_THRESHOLD,
-    ) -> dict[str, Any]:
-        """The lessons most relevant to ``task``, recorded by ``add(memory_type="experience")``.
-
-        Failures that match the task are weighted up (so they are not repeated); each lesson
-        comes with its evidence (success/failure counts, episode ids). See
-        ``engramdb.learn.lessons`` for the ranking.
-        """
-        _check_query(task)
-        limit = check_limit(limit)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise ValidationError(f"threshold must be a number, not {threshold!r}")
-        scope, where = self._scope(
-            user_id, agent_id, None, {"memory_type": "experience"}, required=True, action="lessons"
-        )
-        hits = self._hits(task, scope, where, max(4 * limit, 20), None)
-        return {"results": learn_lessons.select(hits, limit, threshold)}
-
     def reprocess(
         self,
         episode_ids: list[str] | None = None,
@@ -563,7 +506,7 @@ class Memory:
         said in 2024) is included, because the question is about the world at that time and
         that is our best knowledge of it. Deleted, archived and expired memories are not.
         """
-        _check_query(query)
+        check_query(query)
         if threshold is not None and (
             isinstance(threshold, bool) or not isinstance(threshold, int | float)
         ):
@@ -733,170 +676,6 @@ class Memory:
         with self._usage_lock:
             out["usage"] = _usage_dict(self._usage)
         return out
-
-    # -- forgetting and consolidation ------------------------------------------------------
-
-    def forget(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        memory_id: str | None = None,
-        reason: str | None = None,
-    ) -> dict[str, Any]:
-        """Erase for real: content is removed everywhere, a content-free tombstone remains.
-
-        With ``memory_id``: that memory (deleted earlier or not), the text of its history
-        and the episodes it was extracted from. With a scope: every memory, vector, keyword
-        entry and episode of it and the text of its history. A scope is required: there is
-        no "forget everything". Returns the tombstone (what kinds were erased, how many).
-        Unlike :meth:`delete`, which keeps history, nothing said can be read back.
-        """
-        why = check_reason(reason)
-        if memory_id is not None:
-            if user_id is not None or agent_id is not None or run_id is not None:
-                raise ValidationError("give memory_id or a scope to forget, not both")
-            if not isinstance(memory_id, str) or not memory_id:
-                raise ValidationError(f"memory_id must be a non-empty string, not {memory_id!r}")
-            record = self.store.get(memory_id, self.tenant)
-            if record is None and not self.store.history(memory_id, self.tenant):
-                raise MemoryNotFoundError(memory_id)
-            scope = record.scope if record is not None else Scope(tenant=self.tenant)
-        else:
-            scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="forget")
-        tombstone = Tombstone(
-            id=str(uuid.uuid4()),
-            scope=scope,
-            memory_id=memory_id,
-            reason=why,
-            erased_at=iso(utcnow()),
-        )
-        erased = self.store.erase(scope, memory_id=memory_id, tombstone=tombstone)
-        if memory_id is not None and not erased.counts.get("episodes"):
-            erased.notes.append("no source messages of this memory were found; none were erased")
-        return erased.to_dict()
-
-    def tombstones(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        """Records of what :meth:`forget` erased (kinds and counts, never content), newest
-        first; all of this tenant's when no scope is given."""
-        scope, _ = self._scope(user_id, agent_id, run_id, required=False, action="tombstones")
-        return [t.to_dict() for t in self.store.tombstones(scope, limit=check_limit(limit))]
-
-    def consolidate(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        dry_run: bool = False,
-    ) -> dict[str, Any]:
-        """Merge near-duplicates and archive stale low-value memories of a scope.
-
-        Near-duplicates (same scope and type, cosine >= ``lifecycle.duplicate_similarity``
-        and the same wording, see :mod:`engramdb.lifecycle.consolidate`): the better one
-        stays, the others are archived with a history event naming it. Stale: importance
-        below ``lifecycle.stale_importance``, unused and old (config). Archived memories
-        leave search and :meth:`get_all` (``include_archived=True`` lists them) and come
-        back with :meth:`restore`. One transaction; ``dry_run=True`` only reports.
-        """
-        if not isinstance(dry_run, bool):
-            raise ValidationError(f"dry_run must be a boolean, not {dry_run!r}")
-        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="consolidate")
-        now = utcnow()
-        active = [
-            r
-            for r in self.store.iter_all(scope, with_vectors=True)
-            if r.status == "active" and (r.expires_at is None or to_datetime(r.expires_at) > now)
-        ]
-        decided = consolidation.plan(active, self.config.lifecycle, now=now.timestamp())
-        if not dry_run:
-            self.store.apply(WriteBatch(changes=decided.changes, at=iso(now)))
-        return decided.report(dry_run=dry_run)
-
-    def restore(self, memory_id: str) -> dict[str, Any]:
-        """Bring back a memory :meth:`consolidate` archived (a RESTORE history event)."""
-        record = self._owned(memory_id)
-        if record.status != "archived":
-            raise ValidationError(
-                f"memory {memory_id} is {record.status}, not archived: nothing to restore"
-            )
-        change = Change(id=record.id, status="active", event="RESTORE", reason="restored")
-        self.store.apply(WriteBatch(changes=[change], at=iso(utcnow())))
-        restored = self.store.get(record.id, self.tenant)
-        assert restored is not None
-        return restored.to_dict()
-
-    # -- graph ----------------------------------------------------------------------------
-
-    def entities(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        """The people, places, organisations, things and dates a scope's memories name,
-        most linked first: ``{"id", "name", "kind", "memories", ...}``."""
-        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="entities")
-        return graph_api.entities(self.store, scope, limit=check_limit(limit))
-
-    def relations(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        entity: str | None = None,
-        include_invalid: bool = False,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        """Relations between a scope's entities, newest first, in Mem0's graph shape
-        (``source``, ``relationship``, ``target``) with validity and source memories.
-
-        ``entity`` (a name or an id) keeps those touching it; ``include_invalid`` adds
-        relations that ended (their memory was superseded).
-        """
-        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="relations")
-        return graph_api.relations(
-            self.store,
-            scope,
-            entity=entity,
-            include_invalid=bool(include_invalid),
-            limit=check_limit(limit),
-        )
-
-    def graph(
-        self,
-        *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        limit: int = 200,
-        include_invalid: bool = False,
-    ) -> dict[str, Any]:
-        """A scope's graph for drawing: ``{"nodes": [entities], "edges": [relations]}``."""
-        scope, _ = self._scope(user_id, agent_id, run_id, required=True, action="graph")
-        return graph_api.graph(
-            self.store, scope, limit=check_limit(limit), include_invalid=bool(include_invalid)
-        )
-
-    def merge_entities(self, source_id: str, target_id: str) -> dict[str, Any]:
-        """Merge entity ``source_id`` into ``target_id`` (same scope): its memories, relations
-        and names then belong to the target. Returns the merge record; see :meth:`unmerge`."""
-        return graph_api.merge(self.store, self.tenant, source_id, target_id)
-
-    def unmerge(self, merge_id: str) -> dict[str, Any]:
-        """Undo :meth:`merge_entities`: the source entity gets back what it had."""
-        return graph_api.unmerge(self.store, self.tenant, merge_id)
 
     # -- lifecycle ------------------------------------------------------------------------
 

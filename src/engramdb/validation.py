@@ -80,3 +80,12 @@ def check_reason(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) > 500:
         raise ValidationError("reason must be a string of at most 500 characters")
     return value
+
+
+def check_query(query: Any) -> None:
+    """A search query or task: a non-empty string of at most :data:`MAX_QUERY_CHARS`, UTF-8."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("query must be a non-empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValidationError(f"query is longer than {MAX_QUERY_CHARS} characters")
+    check_utf8("query", query)
