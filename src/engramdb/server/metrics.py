@@ -84,22 +84,22 @@ class Meter:
 
     def record(self, tenant: str, kind: str, *, ms: float = 0.0, tokens: int = 0) -> None:
         """Count one event of ``kind`` for ``tenant`` now."""
-        key = (tenant, minute_of(utcnow()), kind)
         with self._lock:
-            slot = self._pending.setdefault(key, [0, 0.0, 0])
-            slot[0] += 1
-            slot[1] += ms
-            slot[2] += tokens
+            self._add((tenant, minute_of(utcnow()), kind), 1, ms, tokens)
 
     def record_llm(self, tenant: str, calls: int, tokens: int) -> None:
         """Count ``calls`` LLM calls using ``tokens`` tokens for ``tenant`` now."""
         if calls <= 0:
             return
-        key = (tenant, minute_of(utcnow()), "llm")
         with self._lock:
-            slot = self._pending.setdefault(key, [0, 0.0, 0])
-            slot[0] += calls
-            slot[2] += tokens
+            self._add((tenant, minute_of(utcnow()), "llm"), calls, 0.0, tokens)
+
+    def _add(self, key: tuple[str, str, str], count: float, ms: float, tokens: float) -> None:
+        # Callers hold the lock.
+        slot = self._pending.setdefault(key, [0, 0.0, 0])
+        slot[0] += count
+        slot[1] += ms
+        slot[2] += tokens
 
     def flush(self) -> None:
         """Add the pending counts to the store; on failure they stay pending."""
@@ -115,10 +115,8 @@ class Meter:
             self.store.record_metrics(rows)
         except BaseException:
             with self._lock:
-                for (t, m, k), v in pending.items():
-                    slot = self._pending.setdefault((t, m, k), [0, 0.0, 0])
-                    for i in range(3):
-                        slot[i] += v[i]
+                for key, (count, ms, tokens) in pending.items():
+                    self._add(key, count, ms, tokens)
             raise
 
     def series(self, tenant: str, *, since: Any = None, bucket: str = "hour") -> dict[str, Any]:
