@@ -348,6 +348,7 @@ class ImportResponse(BaseModel):
     episodes: int
     skipped_episodes: int
     history_lines: int
+    graph: dict[str, int]
     invalid_count: int
     invalid: list[dict[str, Any]]
     batches: int

@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from engramdb.models import Episode, NewMemory, Scope
 from engramdb.timeutil import iso, to_iso, utcnow
 from engramdb.transfer.report import MAX_REPORTED_ERRORS, ImportReport, LineError
 from engramdb.validation import check_id
+
+if TYPE_CHECKING:
+    from engramdb.transfer.graphlines import GraphLines
 
 
 class BadLine(Exception):
@@ -255,9 +258,15 @@ _MSG_KEYS = ("role", "content", "name")
 
 
 def parse_lines(
-    lines: Iterable[str], defaults: Defaults, dims: int, embedder: str, report: ImportReport
+    lines: Iterable[str],
+    defaults: Defaults,
+    dims: int,
+    embedder: str,
+    report: ImportReport,
+    graph: GraphLines,
 ) -> list[RecordLine | ChatLine | EpisodeLine]:
-    """Validate every line; return the writable items in file order, errors in ``report``."""
+    """Validate every line; return the writable items in file order, errors in ``report``;
+    graph lines are kept in ``graph``."""
     items: list[RecordLine | ChatLine | EpisodeLine] = []
     trust_vectors = True
     first = True
@@ -288,12 +297,15 @@ def parse_lines(
                     raise BadLine("a header must be the first line")
                 # Vectors of another model are meaningless here even when their size matches.
                 trust_vectors = obj.get("embedder") == embedder and obj.get("dims") == dims
+                graph.declared = obj.get("graph") is True
             elif kind == "history":
                 report.history_lines += 1
             elif kind == "memory":
                 items.append(_parse_record(obj, number, defaults, dims, trust_vectors))
             elif kind == "episode":
                 items.append(_parse_episode(obj, number, defaults))
+            elif graph.handles(kind):
+                graph.add(str(kind), obj, number, defaults)
             elif kind is None and ("messages" in obj or "content" in obj):
                 items.append(_parse_chat(obj, number, defaults))
             else:
@@ -305,4 +317,5 @@ def parse_lines(
                 )
         except BadLine as exc:
             bad(number, str(exc))
+    graph.check(bad)
     return items

@@ -11,6 +11,7 @@ from engramdb.graph import api as graph_api
 from engramdb.graph import links as graph_links
 from engramdb.models import Change, Scope, WriteBatch
 from engramdb.timeutil import iso, utcnow
+from engramdb.transfer.graphlines import GraphLines
 from engramdb.transfer.parse import (
     ChatLine,
     Defaults,
@@ -66,7 +67,7 @@ def _runs(
 
 
 def _write_records(
-    memory: Memory, batch: list[RecordLine], seen: set[str], report: ImportReport
+    memory: Memory, batch: list[RecordLine], seen: set[str], report: ImportReport, link: bool
 ) -> None:
     fresh: list[RecordLine] = []
     stored = memory.store.existing_ids(memory.tenant, [rec.new.id for rec in batch])
@@ -95,7 +96,8 @@ def _write_records(
                     reason="imported status",
                 )
             )
-    # Imported memories are linked into the graph like added ones (exports hold no graph rows).
+    # A file with graph lines brings the memories' links; older files hold none, so their
+    # memories are linked like added ones.
     write.graph = [
         graph_links.for_memory(
             rec.new.id,
@@ -105,6 +107,7 @@ def _write_records(
             valid_at=rec.new.valid_at,
         )
         for rec in fresh
+        if link
     ]
     memory.store.apply(graph_api.link(memory.store, memory.embedder, write))
     report.imported += len(fresh)
@@ -169,6 +172,12 @@ def import_jsonl(
     Episode lines (raw messages) are written first, also skipped when their id is stored;
     ones exported before extraction ran arrive as ``failed``, ready for ``reprocess()``.
 
+    Graph lines (entities, entity links, relations, entity merges) are written after the
+    memories, as given and in one transaction, and the imported memories are then not linked
+    anew; a file without them (an older export) has its memories linked as ``add`` links them.
+    Rows already stored are kept, so importing twice adds nothing (see
+    :meth:`GraphTransfer.restore <engramdb.store.graph_transfer.GraphTransfer.restore>`).
+
     ``user_id``/``agent_id``/``run_id``, when given, replace the ids found in the file.
     Every line is validated first; with ``skip_invalid=False`` (default) any invalid line raises
     :class:`ImportValidationError` before anything is written. Writes are one transaction per
@@ -187,11 +196,12 @@ def import_jsonl(
         tenant=memory.tenant,
     )
     report = ImportReport()
-    items = parse_lines(lines, defaults, memory.embedder.dims, memory.embedder.name, report)
+    graph = GraphLines()
+    items = parse_lines(lines, defaults, memory.embedder.dims, memory.embedder.name, report, graph)
     if report.invalid_count and not skip_invalid:
         raise ImportValidationError(report)
     with memory.store.bulk_load() if bulk else nullcontext():
-        _write_all(memory, items, batch_size, report, on_progress)
+        _write_all(memory, items, batch_size, report, on_progress, graph)
     return report
 
 
@@ -201,10 +211,11 @@ def _write_all(
     batch_size: int,
     report: ImportReport,
     on_progress: ProgressCallback | None,
+    graph: GraphLines,
 ) -> None:
     episodes = [i for i in items if isinstance(i, EpisodeLine)]
     memories = [i for i in items if not isinstance(i, EpisodeLine)]
-    total, done = len(items), 0
+    total, done = len(items) + len(graph), 0
     if on_progress is not None:
         on_progress(0, total)
     seen: set[str] = set()
@@ -224,7 +235,7 @@ def _write_all(
     for records, chats in _runs(memories, batch_size):
         try:
             if records:
-                _write_records(memory, records, seen, report)
+                _write_records(memory, records, seen, report, not graph.declared)
             else:
                 _write_chats(memory, chats, report)
         except EngramError as exc:
@@ -237,3 +248,22 @@ def _write_all(
         done += len(records) + len(chats)
         if on_progress is not None:
             on_progress(done, total)
+    if len(graph):
+        _write_graph(memory, graph, report)
+        if on_progress is not None:
+            on_progress(total, total)
+
+
+def _write_graph(memory: Memory, graph: GraphLines, report: ImportReport) -> None:
+    # One transaction: the graph's rows name each other, so it is written whole or not at all
+    # (after the memories its links name); a failed import can simply be run again.
+    try:
+        report.graph = memory.store.graph_import(memory.tenant, graph.to_import())
+    except EngramError as exc:
+        raise ImportWriteError(
+            f"import stopped writing the graph (none of it was written), after "
+            f"{report.written} memories were written: {exc}",
+            report,
+        ) from exc
+    if any(not k.endswith(("_existing", "_dropped")) for k in report.graph):
+        report.batches += 1

@@ -27,7 +27,14 @@ from psycopg_pool import ConnectionPool
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
+from engramdb.graph.models import (
+    EntityRow,
+    GraphImport,
+    GraphItem,
+    GraphPart,
+    MergeRecord,
+    RelationRow,
+)
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -933,6 +940,23 @@ class PostgresStore:
         """Undo a recorded merge, in one transaction."""
         with self._graph_conn() as g:
             return g.unmerge(tenant, merge_id, at)
+
+    def graph_export(
+        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
+    ) -> list[GraphItem]:
+        """One page of the scope's graph rows for an export (see ``GraphTransfer.export``)."""
+        with self._graph_conn() as g:
+            return g.export(scope, part, after, limit)
+
+    def graph_counts(self, tenant: str) -> dict[str, int]:
+        """Graph rows of ``tenant`` by kind, for ``stats``."""
+        with self._graph_conn() as g:
+            return g.counts(tenant)
+
+    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
+        """Write exported graph rows, in one transaction (see ``GraphTransfer.restore``)."""
+        with self._graph_conn() as g:
+            return g.restore(tenant, graph)
 
     # -- maintenance ----------------------------------------------------------------------
 
