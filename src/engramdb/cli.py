@@ -717,6 +717,7 @@ def _print_report(state: State, report: Any) -> None:
         "skipped (id already stored)": report.skipped_existing,
         "re-embedded": report.reembedded,
         "episodes imported": report.episodes,
+        "feedback imported": report.feedback,
         "history lines (not replayed)": report.history_lines,
         **{f"graph: {k.replace('_', ' ')}": v for k, v in report.graph.items()},
         "invalid lines": report.invalid_count,

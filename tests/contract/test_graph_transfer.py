@@ -265,3 +265,34 @@ def test_scope_given_to_the_import_applies_to_the_graph(
     triples = {(r["source"], r["relationship"], r["target"]) for r in mem.relations(user_id="v")}
     assert ("Caroline", "from", "Sweden") in triples
     assert mem.relations(user_id="u") == []
+
+
+def test_feedback_travels_with_its_memories(mem: Memory, other: Memory) -> None:
+    ids = [
+        r["id"]
+        for r in mem.add(["I like green tea", "I like black coffee"], user_id="u", infer=False)[
+            "results"
+        ]
+    ]
+    mem.feedback(ids[0], "useful", query="what should I drink?", note="spot on")
+    mem.feedback(ids[1], "wrong")
+    lines = _export(mem, user_id="u")
+    sent = [json.loads(x) for x in lines if '"type": "feedback"' in x]
+    assert {(f["memory_id"], f["signal"], f["query"]) for f in sent} == {
+        (ids[0], "useful", "what should I drink?"),
+        (ids[1], "wrong", None),
+    }
+    report = import_jsonl(other, lines)
+    assert (report.feedback, report.skipped_feedback) == (2, 0)
+    assert [json.loads(x) for x in _export(other, user_id="u") if '"type": "feedback"' in x] == sent
+    # The memory's own state (importance, flagged) travels on its line; the query is embedded
+    # again, so the judgement still re-ranks searches like the one it was given for.
+    assert other.get(ids[1])["status"] == "flagged"  # type: ignore[index]
+    scope = Scope(tenant=other.tenant, user_id="u")
+    (rowid, _), *_ = other.store.vector_search(
+        scope, None, other.embedder.embed(["I like green tea"])[0], 1
+    )
+    (_, row), *_ = other.store.feedback_for(other.tenant, [rowid])
+    assert row.query == "what should I drink?" and row.query_vector is not None
+    again = import_jsonl(other, lines)
+    assert (again.feedback, again.skipped_feedback) == (0, 2)

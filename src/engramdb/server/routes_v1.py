@@ -352,6 +352,7 @@ def export_memories(
     include_history: bool = True,
     include_episodes: bool = True,
     include_graph: bool = True,
+    include_feedback: bool = True,
 ) -> StreamingResponse:
     """The tenant's memories (or one scope's) as JSON Lines, as ``engramdb export`` writes."""
     handle: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by _chunks
@@ -368,6 +369,7 @@ def export_memories(
             include_history=include_history,
             include_episodes=include_episodes,
             include_graph=include_graph,
+            include_feedback=include_feedback,
         )
     except BaseException:
         handle.close()

@@ -256,6 +256,17 @@ class Store(Protocol):
         ``limit`` of ``part`` whose key (id; memory id for links) sorts after ``after``."""
         ...
 
+    def feedback_export(
+        self, scope: Scope, *, after: str = "", limit: int = 1000
+    ) -> list[Feedback]:
+        """One page of feedback on the scope's memories, by id after ``after``, without
+        query vectors (an import embeds the queries again)."""
+        ...
+
+    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored feedback rows."""
+        ...
+
     def graph_counts(self, tenant: str) -> dict[str, int]:
         """Graph rows of ``tenant`` by kind (entities, relations, links...), for ``stats``."""
         ...

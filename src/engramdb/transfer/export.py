@@ -56,15 +56,18 @@ def export_jsonl(
     include_history: bool = True,
     include_episodes: bool = True,
     include_graph: bool = True,
+    include_feedback: bool = True,
 ) -> int:
     """Write the memories of a scope (any status) to ``out``; return how many were written.
 
     With no scope every memory of the tenant is written. Memories come oldest first, each
     followed by its history when ``include_history``; then the scope's episodes (the raw
-    messages) when ``include_episodes``; then the scope's graph when ``include_graph``:
-    entities (with aliases), each memory's entity links, relations (with validity and the
-    memories and episodes stating them) and the entity merge log. Vectors are written only
-    when asked for: they are large and are recomputed on import when missing.
+    messages) when ``include_episodes``; the feedback given on its memories when
+    ``include_feedback`` (queries without their vectors); then the scope's graph when
+    ``include_graph``: entities (with aliases), each memory's entity links, relations (with
+    validity and the memories and episodes stating them) and the entity merge log. Vectors
+    are written only when asked for: they are large and are recomputed on import when
+    missing.
     """
     scope = Scope(
         tenant=memory.tenant,
@@ -84,6 +87,7 @@ def export_jsonl(
                 "scope": scope.as_dict(),
                 "vectors": include_vectors,
                 "graph": include_graph,
+                "feedback": include_feedback,
             }
         )
     )
@@ -97,6 +101,12 @@ def export_jsonl(
     if include_episodes:
         for episode in memory.store.episodes(scope, limit=2**62, newest_first=False):
             out.write(_dump(_episode_line(episode)))
+    if include_feedback:
+        after = ""
+        while rows := memory.store.feedback_export(scope, after=after, limit=_PAGE):
+            for row in rows:
+                out.write(_dump({"type": "feedback", **row.to_dict()}))
+            after = rows[-1].id
     if include_graph:
         for part, kind in GRAPH_LINES:
             after = ""

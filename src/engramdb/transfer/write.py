@@ -16,6 +16,7 @@ from engramdb.transfer.parse import (
     ChatLine,
     Defaults,
     EpisodeLine,
+    FeedbackLine,
     RecordLine,
     parse_lines,
 )
@@ -151,6 +152,31 @@ def _write_episodes(
         report.batches += 1
 
 
+def _write_feedback(
+    memory: Memory, batch: list[FeedbackLine], seen: set[str], report: ImportReport
+) -> None:
+    stored = memory.store.feedback_stored([f.feedback.id for f in batch])
+    judged = memory.store.existing_ids(memory.tenant, [f.feedback.memory_id for f in batch])
+    fresh = []
+    for item in batch:
+        row = item.feedback
+        if row.id in seen or row.id in stored or row.memory_id not in judged:
+            report.skipped_feedback += 1
+            continue
+        seen.add(row.id)
+        fresh.append(row)
+    asked = [row for row in fresh if row.query]
+    if asked:
+        # Query vectors are not exported: ranking compares them with this store's queries.
+        vectors = memory.embedder.embed([str(row.query) for row in asked])
+        for row, vector in zip(asked, vectors, strict=True):
+            row.query_vector = vector
+    if fresh:
+        memory.store.apply(WriteBatch(feedback=fresh, at=iso(utcnow())))
+        report.feedback += len(fresh)
+        report.batches += 1
+
+
 def import_jsonl(
     memory: Memory,
     lines: Iterable[str],
@@ -172,9 +198,11 @@ def import_jsonl(
     Episode lines (raw messages) are written first, also skipped when their id is stored;
     ones exported before extraction ran arrive as ``failed``, ready for ``reprocess()``.
 
-    Graph lines (entities, entity links, relations, entity merges) are written after the
-    memories, as given and in one transaction, and the imported memories are then not linked
-    anew; a file without them (an older export) has its memories linked as ``add`` links them.
+    Feedback lines are written after the memories (their queries embedded again), skipped
+    when their id is stored or their memory is not. Graph lines (entities, entity links,
+    relations, entity merges) are written last, as given and in one transaction, and the
+    imported memories are then not linked anew; a file without them (an older export) has
+    its memories linked as ``add`` links them.
     Rows already stored are kept, so importing twice adds nothing (see
     :meth:`GraphTransfer.restore <engramdb.store.graph_transfer.GraphTransfer.restore>`).
 
@@ -207,14 +235,15 @@ def import_jsonl(
 
 def _write_all(
     memory: Memory,
-    items: list[RecordLine | ChatLine | EpisodeLine],
+    items: list[RecordLine | ChatLine | EpisodeLine | FeedbackLine],
     batch_size: int,
     report: ImportReport,
     on_progress: ProgressCallback | None,
     graph: GraphLines,
 ) -> None:
     episodes = [i for i in items if isinstance(i, EpisodeLine)]
-    memories = [i for i in items if not isinstance(i, EpisodeLine)]
+    memories = [i for i in items if isinstance(i, RecordLine | ChatLine)]
+    feedback = [i for i in items if isinstance(i, FeedbackLine)]
     total, done = len(items) + len(graph), 0
     if on_progress is not None:
         on_progress(0, total)
@@ -246,6 +275,19 @@ def _write_all(
                 report,
             ) from exc
         done += len(records) + len(chats)
+        if on_progress is not None:
+            on_progress(done, total)
+    seen_feedback: set[str] = set()
+    for start in range(0, len(feedback), batch_size):
+        rows = feedback[start : start + batch_size]
+        try:
+            _write_feedback(memory, rows, seen_feedback, report)
+        except EngramError as exc:
+            raise ImportWriteError(
+                f"import stopped in the feedback batch starting at line {rows[0].line}: {exc}",
+                report,
+            ) from exc
+        done += len(rows)
         if on_progress is not None:
             on_progress(done, total)
     if len(graph):

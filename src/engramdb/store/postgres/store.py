@@ -948,6 +948,18 @@ class PostgresStore:
         with self._graph_conn() as g:
             return g.export(scope, part, after, limit)
 
+    def feedback_export(
+        self, scope: Scope, *, after: str = "", limit: int = 1000
+    ) -> list[Feedback]:
+        """One page of the scope's feedback, without query vectors."""
+        with self._graph_conn() as g:
+            return g.feedback_page(scope, after, limit)
+
+    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored feedback rows."""
+        with self._graph_conn() as g:
+            return g.feedback_stored(ids)
+
     def graph_counts(self, tenant: str) -> dict[str, int]:
         """Graph rows of ``tenant`` by kind, for ``stats``."""
         with self._graph_conn() as g:
