@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -255,16 +254,36 @@ def test_skip_invalid_drops_what_names_a_bad_entity(mem: Memory) -> None:
     assert report.imported == 1 and mem.entities(user_id="u") == []
 
 
-def test_scope_given_to_the_import_applies_to_the_graph(
-    mem: Memory, open_mem: Callable[..., Memory]
-) -> None:
-    mem.add(TRANSCRIPT[:1], user_id="u", infer=False, timestamp=T0)
+def _shape(mem: Memory, user: str) -> dict[str, Any]:
+    """The graph of a scope without ids: names, kinds, counts and triples."""
+    return {
+        "entities": sorted(
+            (e["name"], e["kind"], e["memories"]) for e in mem.entities(user_id=user, limit=500)
+        ),
+        "relations": sorted(
+            (r["source"], r["relationship"], r["target"], r["valid_at"], r["invalid_at"])
+            for r in mem.relations(user_id=user, include_invalid=True, limit=500)
+        ),
+    }
+
+
+def test_scope_given_to_the_import_applies_to_the_graph(mem: Memory, other: Memory) -> None:
+    built = _build(mem)
     lines = _export(mem, user_id="u")
-    mem.delete_all(user_id="u")
-    import_jsonl(mem, lines, user_id="v")
-    triples = {(r["source"], r["relationship"], r["target"]) for r in mem.relations(user_id="v")}
-    assert ("Caroline", "from", "Sweden") in triples
-    assert mem.relations(user_id="u") == []
+    # Into another store under another user: the same graph, with the file's ids.
+    import_jsonl(other, lines, user_id="v")
+    assert _shape(other, "v") == _shape(mem, "u") and other.entities(user_id="u") == []
+    # Into the store it came from, next to the original: the memories are there already (ids
+    # are per store), and the graph rows keep to their own scope.
+    report = import_jsonl(other, lines, user_id="w")
+    assert report.imported == 0 and other.relations(user_id="w", include_invalid=True) == []
+    assert all(e["memories"] == 0 for e in other.entities(user_id="w"))
+    assert report.graph["links_dropped"] > 0 and report.graph["entities_dropped"] > 0
+    assert _shape(other, "v") == _shape(mem, "u")
+    merged = {e["name"]: e["id"] for e in other.entities(user_id="v", limit=500)}
+    assert "Bobby" not in merged
+    undone = other.unmerge(built["merge"]["id"])
+    assert undone["moved_links"] == built["merge"]["moved_links"]
 
 
 def test_feedback_travels_with_its_memories(mem: Memory, other: Memory) -> None:

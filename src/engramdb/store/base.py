@@ -273,7 +273,7 @@ class Store(Protocol):
 
     def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
         """Write exported graph rows into ``tenant`` with their ids, in one transaction;
-        counts of what was written, kept and dropped (see ``GraphTransfer.restore``)."""
+        counts of what was written, kept and dropped (see ``GraphRestore.restore``)."""
         ...
 
     def close(self) -> None:

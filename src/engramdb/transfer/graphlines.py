@@ -5,7 +5,7 @@ lines name: an entity id used by a link, relation, merge or ``merged_into`` must
 by an entity line of the same file (an export always carries every entity of its scope). Memory
 ids are looked up when writing instead: a memory may already be stored, and links or sources
 naming one found neither in the file nor in the store are dropped (see
-:meth:`GraphTransfer.restore <engramdb.store.graph_transfer.GraphTransfer.restore>`).
+:meth:`GraphRestore.restore <engramdb.store.graph_restore.GraphRestore.restore>`).
 """
 
 from __future__ import annotations

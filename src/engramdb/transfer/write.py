@@ -204,7 +204,7 @@ def import_jsonl(
     imported memories are then not linked anew; a file without them (an older export) has
     its memories linked as ``add`` links them.
     Rows already stored are kept, so importing twice adds nothing (see
-    :meth:`GraphTransfer.restore <engramdb.store.graph_transfer.GraphTransfer.restore>`).
+    :meth:`GraphRestore.restore <engramdb.store.graph_restore.GraphRestore.restore>`).
 
     ``user_id``/``agent_id``/``run_id``, when given, replace the ids found in the file.
     Every line is validated first; with ``skip_invalid=False`` (default) any invalid line raises

@@ -944,7 +944,7 @@ class PostgresStore:
     def graph_export(
         self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
     ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphTransfer.export``)."""
+        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
         with self._graph_conn() as g:
             return g.export(scope, part, after, limit)
 
@@ -966,7 +966,7 @@ class PostgresStore:
             return g.counts(tenant)
 
     def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphTransfer.restore``)."""
+        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
         with self._graph_conn() as g:
             return g.restore(tenant, graph)
 

@@ -747,7 +747,7 @@ class SQLiteStore:
     def graph_export(
         self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
     ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphTransfer.export``)."""
+        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
         with self._lock:
             return self._graph(self._conn).export(scope, part, after, limit)
 
@@ -769,7 +769,7 @@ class SQLiteStore:
             return self._graph(self._conn).counts(tenant)
 
     def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphTransfer.restore``)."""
+        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
         with self._write() as c:
             return self._graph(c).restore(tenant, graph)
 
