@@ -146,7 +146,8 @@ class GraphRestore(GraphBase):
                     (tenant, key, e.norm),
                 )
                 if same:
-                    own, stored = str(same[0][0]), True
+                    # Merges followed, as the write path resolves a name.
+                    own, stored = self._final(str(same[0][0])), True
             if own != e.id:
                 renamed[e.id] = own
             if stored:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from engramdb.errors import EngramError, ValidationError
 from engramdb.graph import api as graph_api
@@ -233,6 +233,30 @@ def import_jsonl(
     return report
 
 
+_Line = TypeVar("_Line", EpisodeLine, FeedbackLine)
+
+
+def _in_batches(
+    items: list[_Line],
+    batch_size: int,
+    what: str,
+    write: Callable[[list[_Line]], None],
+    report: ImportReport,
+    advance: Callable[[int], None],
+) -> None:
+    """Write ``items`` in batches; a failure names the first line of its batch."""
+    for start in range(0, len(items), batch_size):
+        batch = items[start : start + batch_size]
+        try:
+            write(batch)
+        except EngramError as exc:
+            raise ImportWriteError(
+                f"import stopped in the {what} batch starting at line {batch[0].line}: {exc}",
+                report,
+            ) from exc
+        advance(len(batch))
+
+
 def _write_all(
     memory: Memory,
     items: list[RecordLine | ChatLine | EpisodeLine | FeedbackLine],
@@ -249,18 +273,21 @@ def _write_all(
         on_progress(0, total)
     seen: set[str] = set()
     seen_episodes: set[str] = set()
-    for start in range(0, len(episodes), batch_size):
-        batch = episodes[start : start + batch_size]
-        try:
-            _write_episodes(memory, batch, seen_episodes, report)
-        except EngramError as exc:
-            raise ImportWriteError(
-                f"import stopped in the episode batch starting at line {batch[0].line}: {exc}",
-                report,
-            ) from exc
-        done += len(batch)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
         if on_progress is not None:
             on_progress(done, total)
+
+    _in_batches(
+        episodes,
+        batch_size,
+        "episode",
+        lambda batch: _write_episodes(memory, batch, seen_episodes, report),
+        report,
+        advance,
+    )
     for records, chats in _runs(memories, batch_size):
         try:
             if records:
@@ -278,18 +305,14 @@ def _write_all(
         if on_progress is not None:
             on_progress(done, total)
     seen_feedback: set[str] = set()
-    for start in range(0, len(feedback), batch_size):
-        rows = feedback[start : start + batch_size]
-        try:
-            _write_feedback(memory, rows, seen_feedback, report)
-        except EngramError as exc:
-            raise ImportWriteError(
-                f"import stopped in the feedback batch starting at line {rows[0].line}: {exc}",
-                report,
-            ) from exc
-        done += len(rows)
-        if on_progress is not None:
-            on_progress(done, total)
+    _in_batches(
+        feedback,
+        batch_size,
+        "feedback",
+        lambda batch: _write_feedback(memory, batch, seen_feedback, report),
+        report,
+        advance,
+    )
     if len(graph):
         _write_graph(memory, graph, report)
         if on_progress is not None:
