@@ -142,6 +142,15 @@ def test_older_files_without_graph_lines_are_linked_anew(mem: Memory, other: Mem
     assert ("Caroline", "from", "Sweden") in triples
 
 
+def test_a_header_saying_graph_means_no_relinking_even_when_empty(mem: Memory) -> None:
+    header = {"type": "header", "format": "engramdb-jsonl", "version": 1, "graph": True}
+    line = {"type": "memory", "id": "m1", "memory": TRANSCRIPT[0], "user_id": "u"}
+    report = import_jsonl(mem, [json.dumps(header), json.dumps(line)])
+    assert report.imported == 1 and report.graph == {}
+    # The source had no graph rows for it; the import does not invent them.
+    assert mem.entities(user_id="u") == []
+
+
 def test_a_relation_whose_memories_are_missing_is_dropped(mem: Memory, other: Memory) -> None:
     ids = [
         r["id"] for r in mem.add(TRANSCRIPT[:2], user_id="u", infer=False, timestamp=T0)["results"]
@@ -219,6 +228,10 @@ def _entity_line(**over: Any) -> str:
         (
             json.dumps({"type": "entity_merge", "id": "g1", "source_id": "e1"}),
             "entity_merge needs a 'target_id'",
+        ),
+        (
+            json.dumps({"type": "feedback", "id": "f1", "memory_id": "m1", "signal": "meh"}),
+            "signal must be one of",
         ),
     ],
 )
