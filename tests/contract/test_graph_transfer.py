@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engramdb import Memory
+from engramdb import Memory, ValidationError
 from engramdb.graph import api as graph_api
 from engramdb.graph.links import Hint, for_memory
 from engramdb.models import Scope, WriteBatch
@@ -108,6 +108,17 @@ def test_the_graph_round_trips_with_its_ids(mem: Memory, other: Memory) -> None:
     assert undone["moved_links"] == built["merge"]["moved_links"]
     names = {e["name"]: e["memories"] for e in other.entities(user_id="u", limit=500)}
     assert names["Bobby"] == 1 and names["Bob Smith"] == 1
+
+
+def test_an_undone_merge_arrives_undone(mem: Memory, other: Memory) -> None:
+    built = _build(mem)
+    mem.unmerge(built["merge"]["id"])
+    before = _graph_state(mem)
+    report = import_jsonl(other, _export(mem, user_id="u"))
+    assert report.graph["merges"] == 1
+    assert _graph_state(other) == before
+    with pytest.raises(ValidationError, match="already undone"):
+        other.unmerge(built["merge"]["id"])
 
 
 def test_reimport_adds_nothing_and_does_not_relink(mem: Memory) -> None:

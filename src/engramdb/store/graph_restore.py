@@ -274,11 +274,20 @@ class GraphRestore(GraphBase):
         if stored:
             counts["merges_existing"] += 1
             return
-        known = self._q(
-            "SELECT count(*) FROM entities WHERE tenant = ? AND id IN (?, ?)",
-            (tenant, source, target),
+        known = dict(
+            self._q(
+                "SELECT id, merged_into FROM entities WHERE tenant = ? AND id IN (?, ?)",
+                (tenant, source, target),
+            )
         )
-        if source == target or int(known[0][0]) != 2:
+        # A merge still in force must be what the stored source says (merged into the
+        # target); one the store contradicts (the name was already there, unmerged) is left
+        # out rather than recorded as a merge that never happened here.
+        if (
+            source == target
+            or len(known) != 2
+            or (merge.undone_at is None and known[source] != target)
+        ):
             counts["merges_dropped"] += 1
             return
         undo = {
