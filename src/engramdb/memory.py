@@ -668,8 +668,9 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
         return [e.to_dict() for e in entries]
 
     def stats(self) -> dict[str, Any]:
-        """Counts of memories, users, agents and history rows, and where the store is."""
+        """Counts of memories, users, agents, history and graph rows, and where the store is."""
         out = self.store.stats(self.tenant)
+        out["graph"] = self.store.graph_counts(self.tenant)
         out["embedder"] = self.embedder.name
         out["schema_version"] = self.store.schema_version
         out["extractor"] = self.ingestor.extractor.name

@@ -171,8 +171,19 @@ def test_export_import_round_trip(home: Path, tmp_path: Path) -> None:
     assert sum(json.loads(x)["type"] == "memory" for x in lines) == 3
 
     assert sum(json.loads(x)["type"] == "episode" for x in lines) == 3
+    # The graph travels too: Ana, Oslo, and what links them to their memories.
+    assert {"entity", "entity_links", "relation"} <= {json.loads(x)["type"] for x in lines}
     to_stdout = ok(
-        run(home, "export", "-u", "alice", "--vectors", "--no-history", "--no-episodes")
+        run(
+            home,
+            "export",
+            "-u",
+            "alice",
+            "--vectors",
+            "--no-history",
+            "--no-episodes",
+            "--no-graph",
+        )
     ).out
     assert [json.loads(x)["type"] for x in to_stdout.splitlines()] == ["header"] + ["memory"] * 3
     assert len(json.loads(to_stdout.splitlines()[1])["vector"]) == 384
@@ -180,9 +191,18 @@ def test_export_import_round_trip(home: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     first = ok(run(other, "import", str(out), json_out=True)).json()
     assert (first["ok"], first["imported"], first["skipped_existing"]) == (True, 3, 0)
+    assert first["graph"]["entities"] >= 2 and first["graph"]["relations"] >= 1
     again = ok(run(other, "import", str(out)))
     assert "skipped (id already stored)" in again.out
-    assert ok(run(other, "stats", json_out=True)).json()["memories"] == 3
+    assert "graph: entities existing" in again.out
+    stats = ok(run(other, "stats", json_out=True)).json()
+    assert stats["memories"] == 3
+    assert stats["graph"] == ok(run(home, "stats", json_out=True)).json()["graph"] | {
+        "entities": first["graph"]["entities"],
+        "entity_links": first["graph"]["entity_links"],
+        "relations": first["graph"]["relations"],
+        "relation_sources": first["graph"]["relation_sources"],
+    }
     before = ok(run(home, "list", "-u", "alice", json_out=True)).json()["results"]
     after = ok(run(other, "list", "-u", "alice", json_out=True)).json()["results"]
     assert before == after

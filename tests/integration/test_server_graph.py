@@ -170,3 +170,21 @@ def test_another_tenant_sees_an_empty_graph(api: Api) -> None:
     assert api.get("/v1/relations", api.b, user_id="grace", entity=anna).json() == {"results": []}
     for path in ("/v1/entities", "/v1/relations", "/v1/graph"):
         assert api.http.get(path, params={"user_id": "grace"}).status_code == 401
+
+
+def test_export_and_import_carry_the_graph_over_http(api: Api) -> None:
+    relations = api.get("/v1/relations", api.a, user_id="grace", include_invalid=True)
+    before = relations.json()["results"]
+    entities = api.get("/v1/entities", api.a, user_id="grace").json()["results"]
+    dump = api.get("/v1/export", api.a, user_id="grace")
+    kinds = {line.split('"type": "', 1)[1].split('"', 1)[0] for line in dump.text.splitlines()}
+    assert {"entity", "entity_links", "relation"} <= kinds
+    gone = api.http.delete("/v1/memories", params={"user_id": "grace"}, headers=bearer(api.a))
+    assert gone.status_code == 200, gone.text
+    assert api.get("/v1/relations", api.a, user_id="grace").json()["results"] == []
+    r = api.http.post("/v1/import", content=dump.content, headers=bearer(api.a))
+    assert r.status_code == 200, r.text
+    assert r.json()["graph"]["relations"] == len(before)
+    after = api.get("/v1/relations", api.a, user_id="grace", include_invalid=True)
+    assert after.json()["results"] == before
+    assert api.get("/v1/entities", api.a, user_id="grace").json()["results"] == entities

@@ -88,11 +88,22 @@ def test_export_scope_and_options(make_memory: Any) -> None:
     buf = io.StringIO()
     assert export_jsonl(m, buf, user_id="alice", include_history=False) == 2
     kinds = [json.loads(x)["type"] for x in buf.getvalue().splitlines()]
-    assert kinds == ["header", "memory", "memory", "episode", "episode"]
+    # The graph comes last: entities before what names them (links, relations, merges).
+    assert kinds[:5] == ["header", "memory", "memory", "episode", "episode"]
+    assert kinds[5:] == sorted(kinds[5:], key=["entity", "entity_links", "relation"].index)
+    assert "entity" in kinds
     buf = io.StringIO()
-    export_jsonl(m, buf, user_id="alice", include_history=False, include_episodes=False)
-    kinds = [json.loads(x)["type"] for x in buf.getvalue().splitlines()]
-    assert kinds == ["header", "memory", "memory"]
+    export_jsonl(
+        m,
+        buf,
+        user_id="alice",
+        include_history=False,
+        include_episodes=False,
+        include_graph=False,
+    )
+    lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+    assert [x["type"] for x in lines] == ["header", "memory", "memory"]
+    assert lines[0]["graph"] is False
     assert export_jsonl(m, io.StringIO(), agent_id="x") == 1
     assert export_jsonl(m, io.StringIO(), user_id="nobody") == 0
     with pytest.raises(ValidationError):

@@ -128,7 +128,10 @@ def _print_report(state: State, report: Any) -> None:
         "memories added from chat lines": report.added,
         "skipped (id already stored)": report.skipped_existing,
         "re-embedded": report.reembedded,
+        "episodes imported": report.episodes,
+        "feedback imported": report.feedback,
         "history lines (not replayed)": report.history_lines,
+        **{f"graph: {k.replace('_', ' ')}": v for k, v in report.graph.items()},
         "invalid lines": report.invalid_count,
         "transactions": report.batches,
     }
@@ -153,9 +156,13 @@ def export(
         bool,
         typer.Option("--episodes/--no-episodes", help="include the raw messages (episodes)"),
     ] = True,
+    graph: Annotated[
+        bool,
+        typer.Option("--graph/--no-graph", help="include entities, relations and merges"),
+    ] = True,
     json_: JsonOpt = False,
 ) -> None:
-    """Write memories (the whole tenant, or one scope) and their episodes as JSON Lines."""
+    """Write memories (the whole tenant, or one scope), their episodes and graph as JSON Lines."""
     from engramdb.transfer import export_jsonl
 
     memory = state_of(ctx).memory()
@@ -166,6 +173,7 @@ def export(
         "include_vectors": vectors,
         "include_history": history,
         "include_episodes": episodes,
+        "include_graph": graph,
     }
     if out is None:
         export_jsonl(memory, sys.stdout, **kwargs)

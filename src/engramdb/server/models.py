@@ -347,7 +347,10 @@ class ImportResponse(BaseModel):
     reembedded: int
     episodes: int
     skipped_episodes: int
+    feedback: int
+    skipped_feedback: int
     history_lines: int
+    graph: dict[str, int]
     invalid_count: int
     invalid: list[dict[str, Any]]
     batches: int

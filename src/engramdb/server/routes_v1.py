@@ -351,6 +351,8 @@ def export_memories(
     include_vectors: bool = False,
     include_history: bool = True,
     include_episodes: bool = True,
+    include_graph: bool = True,
+    include_feedback: bool = True,
 ) -> StreamingResponse:
     """The tenant's memories (or one scope's) as JSON Lines, as ``engramdb export`` writes."""
     handle: IO[str] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by _chunks
@@ -366,6 +368,8 @@ def export_memories(
             include_vectors=include_vectors,
             include_history=include_history,
             include_episodes=include_episodes,
+            include_graph=include_graph,
+            include_feedback=include_feedback,
         )
     except BaseException:
         handle.close()

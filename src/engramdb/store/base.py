@@ -15,7 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from engramdb.filters import Node
-from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
+from engramdb.graph.models import (
+    EntityRow,
+    GraphImport,
+    GraphItem,
+    GraphPart,
+    MergeRecord,
+    RelationRow,
+)
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -240,6 +247,33 @@ class Store(Protocol):
 
     def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
         """Undo a recorded merge; raises ValidationError for an unknown or undone one."""
+        ...
+
+    def graph_export(
+        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
+    ) -> list[GraphItem]:
+        """One page of the scope's stored graph rows, with ids, for an export: up to
+        ``limit`` of ``part`` whose key (id; memory id for links) sorts after ``after``."""
+        ...
+
+    def feedback_export(
+        self, scope: Scope, *, after: str = "", limit: int = 1000
+    ) -> list[Feedback]:
+        """One page of feedback on the scope's memories, by id after ``after``, without
+        query vectors (an import embeds the queries again)."""
+        ...
+
+    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored feedback rows."""
+        ...
+
+    def graph_counts(self, tenant: str) -> dict[str, int]:
+        """Graph rows of ``tenant`` by kind (entities, relations, links...), for ``stats``."""
+        ...
+
+    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
+        """Write exported graph rows into ``tenant`` with their ids, in one transaction;
+        counts of what was written, kept and dropped (see ``GraphRestore.restore``)."""
         ...
 
     def close(self) -> None:

@@ -14,8 +14,15 @@ Example::
 An export starts with one ``{"type": "header", ...}`` line naming the embedder, then one
 ``{"type": "memory", ...}`` line per memory, each followed by its ``{"type": "history", ...}``
 lines, then one ``{"type": "episode", ...}`` line per stored raw message (what the memories
-were extracted from). ``import_jsonl`` also accepts plain chat lines, ``{"role", "content"}`` or
-``{"messages": [...]}``, which are stored verbatim through ``Memory.add(..., infer=False)``.
+were extracted from), one ``{"type": "feedback", ...}`` line per judgement given on its
+memories (the query without its vector), then the scope's graph: ``entity`` lines (with
+aliases), one ``entity_links`` line per linked memory, ``relation`` lines (validity, and the
+memories and episodes stating them) and ``entity_merge`` lines (the merge log, with what
+undoing a merge needs, by memory id). An import writes the graph back with its ids instead of
+linking the imported memories anew, so extracted relations and merges survive a move (see
+:mod:`engramdb.transfer.graphlines`). ``import_jsonl`` also accepts plain chat lines,
+``{"role", "content"}`` or ``{"messages": [...]}``, which are stored verbatim through
+``Memory.add(..., infer=False)``.
 
 The whole input is validated before anything is written: by default one bad line means nothing
 is imported (:class:`ImportValidationError` lists every bad line); with ``skip_invalid=True``

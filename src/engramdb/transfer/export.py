@@ -1,4 +1,4 @@
-"""Writing a scope as engramdb JSON Lines: header, memories with history, episodes."""
+"""Writing a scope as engramdb JSON Lines: header, memories with history, episodes, graph."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from engramdb.graph.models import GraphPart, MemoryLinks
 from engramdb.models import Episode, MemoryRecord, Scope
 from engramdb.timeutil import iso, utcnow
 from engramdb.validation import check_id
@@ -16,6 +17,16 @@ if TYPE_CHECKING:
 
 FORMAT = "engramdb-jsonl"
 FORMAT_VERSION = 1
+
+#: Graph parts in the order an export writes them, with their line types: an import writes
+#: them in this order too (entities before what names them).
+GRAPH_LINES: tuple[tuple[GraphPart, str], ...] = (
+    ("entities", "entity"),
+    ("links", "entity_links"),
+    ("relations", "relation"),
+    ("merges", "entity_merge"),
+)
+_PAGE = 1000
 
 
 def _vector_list(vector: Any) -> list[float]:
@@ -44,13 +55,19 @@ def export_jsonl(
     include_vectors: bool = False,
     include_history: bool = True,
     include_episodes: bool = True,
+    include_graph: bool = True,
+    include_feedback: bool = True,
 ) -> int:
     """Write the memories of a scope (any status) to ``out``; return how many were written.
 
     With no scope every memory of the tenant is written. Memories come oldest first, each
     followed by its history when ``include_history``; then the scope's episodes (the raw
-    messages) when ``include_episodes``. Vectors are written only when asked
-    for: they are large and are recomputed on import when missing.
+    messages) when ``include_episodes``; the feedback given on its memories when
+    ``include_feedback`` (queries without their vectors); then the scope's graph when
+    ``include_graph``: entities (with aliases), each memory's entity links, relations (with
+    validity and the memories and episodes stating them) and the entity merge log. Vectors
+    are written only when asked for: they are large and are recomputed on import when
+    missing.
     """
     scope = Scope(
         tenant=memory.tenant,
@@ -69,6 +86,8 @@ def export_jsonl(
                 "exported_at": iso(utcnow()),
                 "scope": scope.as_dict(),
                 "vectors": include_vectors,
+                "graph": include_graph,
+                "feedback": include_feedback,
             }
         )
     )
@@ -82,6 +101,20 @@ def export_jsonl(
     if include_episodes:
         for episode in memory.store.episodes(scope, limit=2**62, newest_first=False):
             out.write(_dump(_episode_line(episode)))
+    if include_feedback:
+        after = ""
+        while rows := memory.store.feedback_export(scope, after=after, limit=_PAGE):
+            for row in rows:
+                out.write(_dump({"type": "feedback", **row.to_dict()}))
+            after = rows[-1].id
+    if include_graph:
+        for part, kind in GRAPH_LINES:
+            after = ""
+            while page := memory.store.graph_export(scope, part, after=after, limit=_PAGE):
+                for item in page:
+                    out.write(_dump({"type": kind, **item.to_dict()}))
+                last = page[-1]
+                after = last.memory_id if isinstance(last, MemoryLinks) else last.id
     return count
 
 

@@ -6,17 +6,21 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engramdb.errors import ValidationError
 from engramdb.ingest import plan
 from engramdb.ingest.messages import MAX_MESSAGE_CHARS, parse_messages
-from engramdb.models import Episode, NewMemory, Scope
+from engramdb.learn import feedback as learn_feedback
+from engramdb.models import Episode, Feedback, NewMemory, Scope
 from engramdb.timeutil import iso, to_iso, utcnow
 from engramdb.transfer.report import MAX_REPORTED_ERRORS, ImportReport, LineError
 from engramdb.validation import check_id
+
+if TYPE_CHECKING:
+    from engramdb.transfer.graphlines import GraphLines
 
 
 class BadLine(Exception):
@@ -230,6 +234,41 @@ def _parse_episode(obj: dict[str, Any], line: int, defaults: Defaults) -> Episod
     return EpisodeLine(line=line, episode=episode)
 
 
+@dataclass
+class FeedbackLine:
+    """A valid exported feedback row (its query is embedded again on import)."""
+
+    line: int
+    feedback: Feedback
+
+
+def _parse_feedback(obj: dict[str, Any], line: int, tenant: str) -> FeedbackLine:
+    ids: dict[str, str] = {}
+    for key in ("id", "memory_id"):
+        value = obj.get(key)
+        if not isinstance(value, str) or not value.strip() or len(value) > 256:
+            raise BadLine(f"feedback needs a {key!r} string of 1 to 256 characters")
+        ids[key] = value
+    try:
+        signal, note, query = learn_feedback.check(
+            obj.get("signal"), obj.get("note"), obj.get("query")
+        )
+    except ValidationError as exc:
+        raise BadLine(f"feedback: {exc}") from None
+    return FeedbackLine(
+        line=line,
+        feedback=Feedback(
+            id=ids["id"],
+            memory_id=ids["memory_id"],
+            tenant=tenant,
+            signal=signal,
+            created_at=_time(obj, "created_at") or iso(utcnow()),
+            note=note,
+            query=query,
+        ),
+    )
+
+
 def _parse_chat(obj: dict[str, Any], line: int, defaults: Defaults) -> ChatLine:
     raw = obj["messages"] if "messages" in obj else {k: obj[k] for k in obj if k in _MSG_KEYS}
     if "messages" in obj and not isinstance(raw, list):
@@ -255,10 +294,16 @@ _MSG_KEYS = ("role", "content", "name")
 
 
 def parse_lines(
-    lines: Iterable[str], defaults: Defaults, dims: int, embedder: str, report: ImportReport
-) -> list[RecordLine | ChatLine | EpisodeLine]:
-    """Validate every line; return the writable items in file order, errors in ``report``."""
-    items: list[RecordLine | ChatLine | EpisodeLine] = []
+    lines: Iterable[str],
+    defaults: Defaults,
+    dims: int,
+    embedder: str,
+    report: ImportReport,
+    graph: GraphLines,
+) -> list[RecordLine | ChatLine | EpisodeLine | FeedbackLine]:
+    """Validate every line; return the writable items in file order, errors in ``report``;
+    graph lines are kept in ``graph``."""
+    items: list[RecordLine | ChatLine | EpisodeLine | FeedbackLine] = []
     trust_vectors = True
     first = True
 
@@ -288,12 +333,17 @@ def parse_lines(
                     raise BadLine("a header must be the first line")
                 # Vectors of another model are meaningless here even when their size matches.
                 trust_vectors = obj.get("embedder") == embedder and obj.get("dims") == dims
+                graph.declared = obj.get("graph") is True
             elif kind == "history":
                 report.history_lines += 1
             elif kind == "memory":
                 items.append(_parse_record(obj, number, defaults, dims, trust_vectors))
             elif kind == "episode":
                 items.append(_parse_episode(obj, number, defaults))
+            elif kind == "feedback":
+                items.append(_parse_feedback(obj, number, defaults.tenant))
+            elif graph.handles(kind):
+                graph.add(str(kind), obj, number, defaults)
             elif kind is None and ("messages" in obj or "content" in obj):
                 items.append(_parse_chat(obj, number, defaults))
             else:
@@ -305,4 +355,5 @@ def parse_lines(
                 )
         except BadLine as exc:
             bad(number, str(exc))
+    graph.check(bad)
     return items

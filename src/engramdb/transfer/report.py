@@ -44,8 +44,17 @@ class ImportReport:
     """Episode (raw message) lines written."""
     skipped_episodes: int = 0
     """Episode lines skipped because their id is already stored (or repeated in the file)."""
+    feedback: int = 0
+    """Feedback lines written (on memories of the tenant)."""
+    skipped_feedback: int = 0
+    """Feedback lines skipped: id already stored (or repeated), or its memory is not stored."""
     history_lines: int = 0
     """History lines seen. They are not replayed: the store records an ADD row on import."""
+    graph: dict[str, int] = field(default_factory=dict)
+    """Graph rows written (``entities``, ``aliases``, ``entity_links``, ``relations``,
+    ``relation_sources``, ``merges``), already stored (``*_existing``) and dropped for naming
+    a memory that is neither in the file nor stored (``*_dropped``); empty without graph
+    lines."""
     invalid_count: int = 0
     """Lines that could not be imported."""
     invalid: list[LineError] = field(default_factory=list)
@@ -68,7 +77,10 @@ class ImportReport:
             "reembedded": self.reembedded,
             "episodes": self.episodes,
             "skipped_episodes": self.skipped_episodes,
+            "feedback": self.feedback,
+            "skipped_feedback": self.skipped_feedback,
             "history_lines": self.history_lines,
+            "graph": dict(self.graph),
             "invalid_count": self.invalid_count,
             "invalid": [{"line": e.line, "reason": e.reason} for e in self.invalid],
             "batches": self.batches,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from engramdb.errors import EngramError, ValidationError
 from engramdb.graph import api as graph_api
 from engramdb.graph import links as graph_links
 from engramdb.models import Change, Scope, WriteBatch
 from engramdb.timeutil import iso, utcnow
+from engramdb.transfer.graphlines import GraphLines
 from engramdb.transfer.parse import (
     ChatLine,
     Defaults,
     EpisodeLine,
+    FeedbackLine,
     RecordLine,
     parse_lines,
 )
@@ -66,7 +68,7 @@ def _runs(
 
 
 def _write_records(
-    memory: Memory, batch: list[RecordLine], seen: set[str], report: ImportReport
+    memory: Memory, batch: list[RecordLine], seen: set[str], report: ImportReport, link: bool
 ) -> None:
     fresh: list[RecordLine] = []
     stored = memory.store.existing_ids(memory.tenant, [rec.new.id for rec in batch])
@@ -95,7 +97,8 @@ def _write_records(
                     reason="imported status",
                 )
             )
-    # Imported memories are linked into the graph like added ones (exports hold no graph rows).
+    # A file with graph lines brings the memories' links; older files hold none, so their
+    # memories are linked like added ones.
     write.graph = [
         graph_links.for_memory(
             rec.new.id,
@@ -105,6 +108,7 @@ def _write_records(
             valid_at=rec.new.valid_at,
         )
         for rec in fresh
+        if link
     ]
     memory.store.apply(graph_api.link(memory.store, memory.embedder, write))
     report.imported += len(fresh)
@@ -148,6 +152,31 @@ def _write_episodes(
         report.batches += 1
 
 
+def _write_feedback(
+    memory: Memory, batch: list[FeedbackLine], seen: set[str], report: ImportReport
+) -> None:
+    stored = memory.store.feedback_stored([f.feedback.id for f in batch])
+    judged = memory.store.existing_ids(memory.tenant, [f.feedback.memory_id for f in batch])
+    fresh = []
+    for item in batch:
+        row = item.feedback
+        if row.id in seen or row.id in stored or row.memory_id not in judged:
+            report.skipped_feedback += 1
+            continue
+        seen.add(row.id)
+        fresh.append(row)
+    asked = [row for row in fresh if row.query]
+    if asked:
+        # Query vectors are not exported: ranking compares them with this store's queries.
+        vectors = memory.embedder.embed([str(row.query) for row in asked])
+        for row, vector in zip(asked, vectors, strict=True):
+            row.query_vector = vector
+    if fresh:
+        memory.store.apply(WriteBatch(feedback=fresh, at=iso(utcnow())))
+        report.feedback += len(fresh)
+        report.batches += 1
+
+
 def import_jsonl(
     memory: Memory,
     lines: Iterable[str],
@@ -169,6 +198,14 @@ def import_jsonl(
     Episode lines (raw messages) are written first, also skipped when their id is stored;
     ones exported before extraction ran arrive as ``failed``, ready for ``reprocess()``.
 
+    Feedback lines are written after the memories (their queries embedded again), skipped
+    when their id is stored or their memory is not. Graph lines (entities, entity links,
+    relations, entity merges) are written last, as given and in one transaction, and the
+    imported memories are then not linked anew; a file without them (an older export) has
+    its memories linked as ``add`` links them.
+    Rows already stored are kept, so importing twice adds nothing (see
+    :meth:`GraphRestore.restore <engramdb.store.graph_restore.GraphRestore.restore>`).
+
     ``user_id``/``agent_id``/``run_id``, when given, replace the ids found in the file.
     Every line is validated first; with ``skip_invalid=False`` (default) any invalid line raises
     :class:`ImportValidationError` before anything is written. Writes are one transaction per
@@ -187,44 +224,74 @@ def import_jsonl(
         tenant=memory.tenant,
     )
     report = ImportReport()
-    items = parse_lines(lines, defaults, memory.embedder.dims, memory.embedder.name, report)
+    graph = GraphLines()
+    items = parse_lines(lines, defaults, memory.embedder.dims, memory.embedder.name, report, graph)
     if report.invalid_count and not skip_invalid:
         raise ImportValidationError(report)
     with memory.store.bulk_load() if bulk else nullcontext():
-        _write_all(memory, items, batch_size, report, on_progress)
+        _write_all(memory, items, batch_size, report, on_progress, graph)
     return report
+
+
+_Line = TypeVar("_Line", EpisodeLine, FeedbackLine)
+
+
+def _in_batches(
+    items: list[_Line],
+    batch_size: int,
+    what: str,
+    write: Callable[[list[_Line]], None],
+    report: ImportReport,
+    advance: Callable[[int], None],
+) -> None:
+    """Write ``items`` in batches; a failure names the first line of its batch."""
+    for start in range(0, len(items), batch_size):
+        batch = items[start : start + batch_size]
+        try:
+            write(batch)
+        except EngramError as exc:
+            raise ImportWriteError(
+                f"import stopped in the {what} batch starting at line {batch[0].line}: {exc}",
+                report,
+            ) from exc
+        advance(len(batch))
 
 
 def _write_all(
     memory: Memory,
-    items: list[RecordLine | ChatLine | EpisodeLine],
+    items: list[RecordLine | ChatLine | EpisodeLine | FeedbackLine],
     batch_size: int,
     report: ImportReport,
     on_progress: ProgressCallback | None,
+    graph: GraphLines,
 ) -> None:
     episodes = [i for i in items if isinstance(i, EpisodeLine)]
-    memories = [i for i in items if not isinstance(i, EpisodeLine)]
-    total, done = len(items), 0
+    memories = [i for i in items if isinstance(i, RecordLine | ChatLine)]
+    feedback = [i for i in items if isinstance(i, FeedbackLine)]
+    total, done = len(items) + len(graph), 0
     if on_progress is not None:
         on_progress(0, total)
     seen: set[str] = set()
     seen_episodes: set[str] = set()
-    for start in range(0, len(episodes), batch_size):
-        batch = episodes[start : start + batch_size]
-        try:
-            _write_episodes(memory, batch, seen_episodes, report)
-        except EngramError as exc:
-            raise ImportWriteError(
-                f"import stopped in the episode batch starting at line {batch[0].line}: {exc}",
-                report,
-            ) from exc
-        done += len(batch)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
         if on_progress is not None:
             on_progress(done, total)
+
+    _in_batches(
+        episodes,
+        batch_size,
+        "episode",
+        lambda batch: _write_episodes(memory, batch, seen_episodes, report),
+        report,
+        advance,
+    )
     for records, chats in _runs(memories, batch_size):
         try:
             if records:
-                _write_records(memory, records, seen, report)
+                _write_records(memory, records, seen, report, not graph.declared)
             else:
                 _write_chats(memory, chats, report)
         except EngramError as exc:
@@ -237,3 +304,31 @@ def _write_all(
         done += len(records) + len(chats)
         if on_progress is not None:
             on_progress(done, total)
+    seen_feedback: set[str] = set()
+    _in_batches(
+        feedback,
+        batch_size,
+        "feedback",
+        lambda batch: _write_feedback(memory, batch, seen_feedback, report),
+        report,
+        advance,
+    )
+    if len(graph):
+        _write_graph(memory, graph, report)
+        if on_progress is not None:
+            on_progress(total, total)
+
+
+def _write_graph(memory: Memory, graph: GraphLines, report: ImportReport) -> None:
+    # One transaction: the graph's rows name each other, so it is written whole or not at all
+    # (after the memories its links name); a failed import can simply be run again.
+    try:
+        report.graph = memory.store.graph_import(memory.tenant, graph.to_import())
+    except EngramError as exc:
+        raise ImportWriteError(
+            f"import stopped writing the graph (none of it was written), after "
+            f"{report.written} memories were written: {exc}",
+            report,
+        ) from exc
+    if any(not k.endswith(("_existing", "_dropped")) for k in report.graph):
+        report.batches += 1

@@ -243,7 +243,7 @@ async function loadMemories(scope) {
     $("#mem-info").textContent = `${rows.length} result(s) for “${state.query}” (hybrid search, best first)`;
   } else if (status === "superseded") {
     // get_all lists valid memories only; superseded and deleted ones come from the export.
-    const text = await api("GET", `/v1/export?${qs({ ...scopeParams(scope), include_history: false })}`);
+    const text = await api("GET", `/v1/export?${qs({ ...scopeParams(scope), include_history: false, include_episodes: false, include_graph: false, include_feedback: false })}`);
     rows = text.split("\n").filter(Boolean).map((l) => JSON.parse(l))
       .filter((r) => r.type === "memory" && r.status !== "active" && r.status !== "archived")
       .filter((r) => !filters.memory_type || r.memory_type === filters.memory_type)

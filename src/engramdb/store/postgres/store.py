@@ -27,7 +27,14 @@ from psycopg_pool import ConnectionPool
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
+from engramdb.graph.models import (
+    EntityRow,
+    GraphImport,
+    GraphItem,
+    GraphPart,
+    MergeRecord,
+    RelationRow,
+)
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -933,6 +940,35 @@ class PostgresStore:
         """Undo a recorded merge, in one transaction."""
         with self._graph_conn() as g:
             return g.unmerge(tenant, merge_id, at)
+
+    def graph_export(
+        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
+    ) -> list[GraphItem]:
+        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
+        with self._graph_conn() as g:
+            return g.export(scope, part, after, limit)
+
+    def feedback_export(
+        self, scope: Scope, *, after: str = "", limit: int = 1000
+    ) -> list[Feedback]:
+        """One page of the scope's feedback, without query vectors."""
+        with self._graph_conn() as g:
+            return g.feedback_page(scope, after, limit)
+
+    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored feedback rows."""
+        with self._graph_conn() as g:
+            return g.feedback_stored(ids)
+
+    def graph_counts(self, tenant: str) -> dict[str, int]:
+        """Graph rows of ``tenant`` by kind, for ``stats``."""
+        with self._graph_conn() as g:
+            return g.counts(tenant)
+
+    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
+        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
+        with self._graph_conn() as g:
+            return g.restore(tenant, graph)
 
     # -- maintenance ----------------------------------------------------------------------
 

@@ -17,7 +17,14 @@ import numpy.typing as npt
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
+from engramdb.graph.models import (
+    EntityRow,
+    GraphImport,
+    GraphItem,
+    GraphPart,
+    MergeRecord,
+    RelationRow,
+)
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -736,6 +743,35 @@ class SQLiteStore:
         """Undo a recorded merge, in one transaction."""
         with self._write() as c:
             return self._graph(c).unmerge(tenant, merge_id, at)
+
+    def graph_export(
+        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
+    ) -> list[GraphItem]:
+        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
+        with self._lock:
+            return self._graph(self._conn).export(scope, part, after, limit)
+
+    def feedback_export(
+        self, scope: Scope, *, after: str = "", limit: int = 1000
+    ) -> list[Feedback]:
+        """One page of the scope's feedback, without query vectors."""
+        with self._lock:
+            return self._graph(self._conn).feedback_page(scope, after, limit)
+
+    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are stored feedback rows."""
+        with self._lock:
+            return self._graph(self._conn).feedback_stored(ids)
+
+    def graph_counts(self, tenant: str) -> dict[str, int]:
+        """Graph rows of ``tenant`` by kind, for ``stats``."""
+        with self._lock:
+            return self._graph(self._conn).counts(tenant)
+
+    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
+        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
+        with self._write() as c:
+            return self._graph(c).restore(tenant, graph)
 
     # -- vector caches --------------------------------------------------------------------
 
