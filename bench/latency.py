@@ -34,6 +34,8 @@ from engramdb.models import NewMemory, Scope, WriteBatch
 from engramdb.timeutil import iso, utcnow
 
 SUBJECTS = ["I", "My sister", "My boss", "Our team", "My friend Sam", "The kids", "My partner"]
+#: Size of the pool of named people and places the corpus mentions.
+NAMES = 1000
 VERBS = ["love", "hate", "started", "finished", "planned", "visited", "booked", "cooked", "read"]
 
 
@@ -42,6 +44,11 @@ class Corpus:
 
     Real conversation text has a long tail of rare words; a small synthetic vocabulary would
     make every keyword match a large fraction of rows and misstate keyword-search cost.
+
+    Names follow the shape of a LoCoMo conversation's graph: besides "Sam" (on one sentence
+    in seven, like a chat partner), one sentence in five names someone from a pool of
+    :data:`NAMES` with Zipf frequencies (a few regulars, a long tail named once or twice),
+    some as "my friend X" so the graph also has relations to hop along.
     """
 
     def __init__(self, rng: random.Random, vocab_size: int = 20000) -> None:
@@ -57,12 +64,27 @@ class Corpus:
         self.p = (1.0 / ranks**1.07) / (1.0 / ranks**1.07).sum()
         self.np = np.random.default_rng(rng.randint(0, 2**31))
         self.rng = rng
+        # Names are vocabulary words outside the sentence vocabulary, capitalised.
+        self.names = [w.capitalize() for w in words[vocab_size : vocab_size + NAMES]]
+        name_ranks = np.arange(1, len(self.names) + 1)
+        self.name_p = (1.0 / name_ranks) / (1.0 / name_ranks).sum()
 
-    def sentence(self, n_words: int | None = None) -> str:
-        """A sentence of 6-16 words."""
+    def name(self) -> str:
+        """A name from the pool, Zipf-distributed."""
+        return self.names[int(self.np.choice(len(self.names), p=self.name_p))]
+
+    def sentence(self, n_words: int | None = None, *, names: bool = False) -> str:
+        """A sentence of 6-16 words; with ``names``, some name people (see the class)."""
         n = n_words or self.rng.randint(6, 16)
         picked = self.np.choice(len(self.words), size=n, p=self.p)
-        return f"{self.rng.choice(SUBJECTS)} " + " ".join(self.words[i] for i in picked)
+        subject = self.rng.choice(SUBJECTS)
+        text = " ".join(self.words[i] for i in picked)
+        if names and self.rng.random() < 0.2:
+            if self.rng.random() < 0.25:
+                subject = f"My friend {self.name()}"
+            else:
+                text += f" with {self.name()}"
+        return f"{subject} {text}"
 
 
 def bulk_load(
@@ -86,7 +108,7 @@ def bulk_load(
         )
         batch = WriteBatch(at=at)
         for i in range(size):
-            text = corpus.sentence()
+            text = corpus.sentence(names=True)
             memory_id = str(uuid.uuid4())
             batch.inserts.append(
                 NewMemory(
@@ -107,8 +129,9 @@ def measure(m: Memory, corpus: Corpus, searches: int, adds: int, tag: str) -> di
     """Timed end-to-end searches and single adds on fresh text."""
     s_times, a_times = [], []
     for i in range(searches):
-        # Every other query names a person of the corpus, so the graph channel has work.
-        who = "Sam" if i % 2 else ""
+        # Every other query names a person of the corpus, so the graph channel has work:
+        # "Sam" (linked to thousands of memories) or a name from the pool (a few links).
+        who = "" if i % 2 == 0 else "Sam" if i % 4 == 1 else corpus.name()
         q = f"what did {who} {corpus.sentence(5)} {tag}{i}"
         t = time.perf_counter()
         m.search(q, user_id="bench", limit=10)
