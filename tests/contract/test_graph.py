@@ -225,3 +225,42 @@ def test_an_acronym_said_with_its_name_is_the_same_entity(mem: Memory) -> None:
     assert "NYSE" not in names and names["New York Stock Exchange"]["memories"] == 1
     _add(mem, ["Jo: NYSE called me back."])
     assert _names(mem)["New York Stock Exchange"]["memories"] == 2
+
+
+def test_graph_reads_of_search_follow_merges_filters_and_scope(mem: Memory) -> None:
+    # The reads the graph channel makes per search, checked against what they mean: they
+    # are written for speed (one round trip, index-first plans), so their answers are pinned.
+    from engramdb.filters import parse
+    from engramdb.models import Scope
+
+    for i, text in enumerate(
+        [
+            "Jo: Bob Smith fixed the roof.",
+            "Jo: and then Bobby helped me paint the fence.",
+            "Jo: Bob Smith lives in Oslo.",
+        ]
+    ):
+        mem.add(text, user_id="u", infer=False, timestamp=T0, metadata={"n": i})
+    _add(mem, ["Kim: Bob Smith lives in Oslo."], user="v")
+    ents = _names(mem)
+    bob, bobby, oslo = ents["Bob Smith"]["id"], ents["Bobby"]["id"], ents["Oslo"]["id"]
+    mem.merge_entities(bobby, bob)
+    scope = Scope(user_id="u", tenant=mem.tenant)
+    store = mem.store
+    # A merged name finds its target, with the target's own link count (capped at cap + 1).
+    assert store.graph_lookup(scope, ["bobby"], 50) == [(bob, "bobby", 3)]
+    assert sorted(store.graph_lookup(scope, ["bob smith", "oslo"], 1)) == sorted(
+        [(bob, "bob smith", 2), (oslo, "oslo", 1)]
+    )
+    # Links: active memories of this scope only, narrowed by filters and by ``within``.
+    links = store.graph_links(scope, None, [bob])
+    assert len(links) == 3 and {role for _, _, role in links} <= {"subject", "mention"}
+    only_first = store.graph_links(scope, parse({"n": 0}), [bob])
+    assert [e for e, _, _ in only_first] == [bob] and len(only_first) == 1
+    rowid = links[0][1]
+    assert [r for _, r, _ in store.graph_links(scope, None, [bob], [rowid])] == [rowid]
+    # A relation with both ends among the ids is returned once, and only this user's.
+    rels = store.graph_relations(scope, [bob, oslo])
+    assert [(r.source, r.predicate, r.target) for r in rels] == [("Bob Smith", "lives_in", "Oslo")]
+    pairs = store.graph_neighbours(scope, [bob, oslo], 50)
+    assert sorted((s, d) for s, d, _ in pairs) == sorted([(bob, oslo), (oslo, bob)])

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from engramdb.graph.models import EntityKind, EntityMention, RelationMention
 from engramdb.graph.resolve import normalise
-from engramdb.ingest.dates import find_time_expressions
+from engramdb.ingest.dates import find_time_expressions, query_time_expressions
 from engramdb.ingest.lexicon import CAPITALIZED_NON_NAMES, RELATION_SLOT, RELATIONS, SPECIES
 from engramdb.retrieve.text import STOPWORDS
 
@@ -293,6 +293,6 @@ def query_dates(text: str) -> list[str]:
     """Normal forms of the absolute dates a query names ("in May 2023" → "2023-05")."""
     return [
         _date_norm(e.start, e.granularity)
-        for e in find_time_expressions(text, None)
+        for e in query_time_expressions(text)
         if e.start is not None
     ]

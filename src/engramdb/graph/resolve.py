@@ -56,8 +56,11 @@ def normalise(name: str) -> str:
     >>> normalise("São  Paulo")
     'sao paulo'
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = name
+    if not text.isascii():
+        # ASCII has nothing to decompose; skipping it keeps query n-grams cheap.
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     text = _EDGES.sub("", _SPACE.sub(" ", text.casefold().replace("’", "'")))
     text = _POSSESSIVE.sub("", text).strip()
     return _EDGES.sub("", _ARTICLE.sub("", text))

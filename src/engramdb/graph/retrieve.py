@@ -92,19 +92,20 @@ def query_norms(query: str) -> list[str]:
     >>> query_norms("Where did Caroline move from?")
     ['caroline', 'caroline move', 'move']
     """
-    words = [m.group(0) for m in _WORD.finditer(query)]
-    out: list[str] = []
+    words = _WORD.findall(query)
+    # An n-gram starting or ending on a stopword names nothing; checked once per word.
+    stop = [w.casefold().strip("?!.,") in STOPWORDS for w in words]
+    found: dict[str, None] = {}
     for i in range(len(words)):
-        for n in range(1, MAX_NGRAM + 1):
-            gram = words[i : i + n]
-            if len(gram) < n:
-                break
-            edges = {gram[0].casefold().strip("?!.,"), gram[-1].casefold().strip("?!.,")}
-            if edges & STOPWORDS:
+        if stop[i]:
+            continue
+        for j in range(i, min(i + MAX_NGRAM, len(words))):
+            if stop[j]:
                 continue
-            norm = normalise(" ".join(gram))
-            if norm and norm not in out and norm not in STOPWORDS:
-                out.append(norm)
+            norm = normalise(" ".join(words[i : j + 1]))
+            if norm and norm not in STOPWORDS:
+                found.setdefault(norm)
+    out = list(found)
     out += [KNOWN_ALIASES[n] for n in out if n in KNOWN_ALIASES]
     out += query_dates(query)
     return list(dict.fromkeys(out))

@@ -13,6 +13,7 @@ the week, the first of the month, ...); :attr:`TimeExpr.granularity` says how wi
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,14 @@ from engramdb.ingest.date_patterns import (
     is_relative,
 )
 
-__all__ = ["Granularity", "Prefer", "TimeExpr", "find_time_expressions", "resolve_time"]
+__all__ = [
+    "Granularity",
+    "Prefer",
+    "TimeExpr",
+    "find_time_expressions",
+    "query_time_expressions",
+    "resolve_time",
+]
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,17 @@ def find_time_expressions(
         out.append(TimeExpr(m.group(0), (start, end), begin, granularity, relative))
         taken_until = end
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def query_time_expressions(query: str) -> tuple[TimeExpr, ...]:
+    """:func:`find_time_expressions` of a search query (no anchor), remembered.
+
+    One search reads its query's dates twice (the graph channel looks them up as entities,
+    the time channels take a period from them); without an anchor the answer depends on
+    the text alone, so the second read is free.
+    """
+    return tuple(find_time_expressions(query))
 
 
 def resolve_time(

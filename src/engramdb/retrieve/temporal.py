@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engramdb.ingest.dates import Granularity, find_time_expressions
+from engramdb.ingest.dates import Granularity, query_time_expressions
 from engramdb.store.base import Store
 from engramdb.timeutil import iso
 
@@ -176,7 +176,7 @@ def intent(query: str) -> TimeIntent | None:
     """
     asks = _ASKS_WHEN.search(query) is not None
     window = None
-    for expr in find_time_expressions(query):
+    for expr in query_time_expressions(query):
         if expr.start is not None and not expr.relative:
             start = expr.start.astimezone(UTC)
             end = _end(start, expr.granularity) + timedelta(days=SLACK_DAYS)

@@ -33,33 +33,47 @@ class GraphReads(GraphBase):
         if not norms and not first_words:
             return []
         s_sql, s_params = self._scope_sql(scope, "e")
+        # Each row carries its entity's link count (up to cap + 1): one round trip where a
+        # second query for the counts would cost as much again.
+        n_sql = (
+            "(SELECT count(*) FROM (SELECT 1 FROM entity_links l WHERE l.entity_id = e.id "
+            f"LIMIT {self._mark}) c)"
+        )
         parts: list[str] = []
         params: list[Any] = []
         if norms:
             marks = self._marks(len(norms))
             parts += [
-                f"SELECT e.id, e.norm, e.merged_into FROM entities e WHERE {s_sql} AND e.norm IN "
-                f"({marks})",
-                f"SELECT e.id, a.norm, e.merged_into FROM entity_aliases a JOIN entities e ON "
-                f"e.id = a.entity_id WHERE {s_sql} AND a.tenant = {self._mark} AND a.norm IN "
-                f"({marks})",
+                f"SELECT e.id, e.norm, e.merged_into, {n_sql} FROM entities e WHERE {s_sql} AND "
+                f"e.norm IN ({marks})",
+                f"SELECT e.id, a.norm, e.merged_into, {n_sql} FROM entity_aliases a JOIN "
+                f"entities e ON e.id = a.entity_id WHERE {s_sql} AND a.tenant = {self._mark} "
+                f"AND a.norm IN ({marks})",
             ]
-            params += [*s_params, *norms, *s_params, scope.tenant, *norms]
+            params += [cap + 1, *s_params, *norms, cap + 1, *s_params, scope.tenant, *norms]
         for word in first_words:
             # A range on the (tenant, norm) index: the word alone, or the word and a space.
             parts.append(
-                f"SELECT e.id, e.norm, e.merged_into FROM entities e WHERE {s_sql} AND "
+                f"SELECT e.id, e.norm, e.merged_into, {n_sql} FROM entities e WHERE {s_sql} AND "
                 f"(e.norm = {self._mark} OR (e.norm >= {self._mark} AND e.norm < {self._mark}))"
             )
-            params += [*s_params, word, word + " ", word + "!"]
+            params += [cap + 1, *s_params, word, word + " ", word + "!"]
         rows = self._q(" UNION ".join(parts), params)
         out: dict[str, str] = {}
-        for entity_id, norm, merged in rows:
-            final = self._final(str(merged)) if merged is not None else str(entity_id)
-            out.setdefault(final, str(norm))
+        counts: dict[str, int] = {}
+        for entity_id, norm, merged, n in rows:
+            if merged is None:
+                counts[str(entity_id)] = int(n)
+                out.setdefault(str(entity_id), str(norm))
+            else:
+                out.setdefault(self._final(str(merged)), str(norm))
         if not out:
             return []
-        return [(eid, out[eid], n) for eid, n in self._counts(list(out), cap)]
+        # An entity reached only through a merged one still needs its own count.
+        missing = [eid for eid in out if eid not in counts]
+        if missing:
+            counts.update(self._counts(missing, cap))
+        return [(eid, out[eid], counts[eid]) for eid in out]
 
     def links(
         self,
@@ -79,11 +93,15 @@ class GraphReads(GraphBase):
         if within is not None:
             extra = f" AND l.memory_rowid IN ({self._marks(len(within))})"
             params += list(within)
+        # CROSS JOIN makes SQLite read the entities' links first and look each memory up by
+        # rowid; with a plain JOIN its planner (no statistics) prefers walking every memory
+        # of the scope and probing the links, ~60x slower at 20k memories. Postgres plans a
+        # CROSS JOIN with a WHERE like any inner join.
         rows = self._q(
-            "SELECT l.entity_id, l.memory_rowid, l.role FROM entity_links l JOIN memories m "
-            f"ON m.rowid = l.memory_rowid WHERE l.entity_id IN ({self._marks(len(entity_ids))})"
-            f"{extra} AND {s_sql} AND m.status = 'active' AND (m.expires_at IS NULL OR "
-            f"m.expires_at > {self._mark}) AND {w_sql}",
+            "SELECT l.entity_id, l.memory_rowid, l.role FROM entity_links l CROSS JOIN memories m "
+            f"WHERE m.rowid = l.memory_rowid AND l.entity_id IN "
+            f"({self._marks(len(entity_ids))}){extra} AND {s_sql} AND m.status = 'active' AND "
+            f"(m.expires_at IS NULL OR m.expires_at > {self._mark}) AND {w_sql}",
             [*params, *s_params, self._now, *w_params],
         )
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
@@ -96,11 +114,11 @@ class GraphReads(GraphBase):
         if not entity_ids:
             return []
         s_sql, s_params = self._scope_sql(scope, "r")
-        marks = self._marks(len(entity_ids))
+        touching, t_params = self._touching(entity_ids)
         rows = self._q(
-            f"SELECT r.subject_id, r.object_id FROM relations r WHERE {s_sql} AND "
-            f"r.invalid_at IS NULL AND (r.subject_id IN ({marks}) OR r.object_id IN ({marks}))",
-            [*s_params, *entity_ids, *entity_ids],
+            f"SELECT r.subject_id, r.object_id FROM {touching} CROSS JOIN relations r "
+            f"WHERE r.id = t.id AND {s_sql} AND r.invalid_at IS NULL",
+            [*t_params, *s_params],
         )
         wanted = set(entity_ids)
         pairs: list[tuple[str, str]] = []
@@ -129,15 +147,17 @@ class GraphReads(GraphBase):
             return []
         s_sql, params = self._scope_sql(scope, "r")
         parts = [s_sql]
+        source = "relations r"
         if not include_invalid:
             parts.append("r.invalid_at IS NULL")
         if entity_ids is not None:
-            marks = self._marks(len(entity_ids))
-            parts.append(f"(r.subject_id IN ({marks}) OR r.object_id IN ({marks}))")
-            params = [*params, *entity_ids, *entity_ids]
+            touching, t_params = self._touching(entity_ids)
+            source = f"{touching} CROSS JOIN relations r"
+            parts.append("r.id = t.id")
+            params = [*t_params, *params]
         rows = self._q(
             "SELECT r.id, r.subject_id, s.name, r.predicate, r.object_id, o.name, r.valid_at, "
-            "r.invalid_at, r.created_at FROM relations r JOIN entities s ON s.id = r.subject_id "
+            f"r.invalid_at, r.created_at FROM {source} JOIN entities s ON s.id = r.subject_id "
             f"JOIN entities o ON o.id = r.object_id WHERE {' AND '.join(parts)} "
             f"ORDER BY r.created_at DESC, r.id LIMIT {self._mark}",
             [*params, limit],
@@ -172,6 +192,17 @@ class GraphReads(GraphBase):
             )
             for r in rows
         ]
+
+    def _touching(self, entity_ids: Sequence[str]) -> tuple[str, list[Any]]:
+        # The ids of the relations with an end among entity_ids, as a derived table ``t``:
+        # each half is a search of its own index, where "subject IN (..) OR object IN (..)"
+        # next to the scope's columns makes SQLite walk every relation of the tenant.
+        marks = self._marks(len(entity_ids))
+        sql = (
+            f"(SELECT id FROM relations WHERE subject_id IN ({marks}) UNION "
+            f"SELECT id FROM relations WHERE object_id IN ({marks})) t"
+        )
+        return sql, [*entity_ids, *entity_ids]
 
     def entities(
         self, scope: Scope, *, limit: int, ids: Sequence[str] | None = None
