@@ -542,9 +542,17 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
         as_of: TimeInput | None = None,
         entities: graph_retrieve.QueryEntities | None = None,
     ) -> list[Hit]:
-        vector = (
-            self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
-        )
+        cfg = self.config.retrieval
+        vector = topic_vector = None
+        if cfg.use_vector:
+            text = query.strip()
+            topic = text
+            if as_of is None and entities is not None and cfg.topic_query:
+                topic = graph_retrieve.topic(text, entities, max(cfg.candidates, limit))
+            # One model run for both texts when they differ.
+            vectors = self.embedder.embed([text] if topic == text else [text, topic])
+            vector = vectors[0]
+            topic_vector = vectors[1] if len(vectors) > 1 else None
         if as_of is None:
             return search(
                 self.store,
@@ -554,8 +562,9 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
                 where,
                 limit=limit,
                 threshold=threshold,
-                cfg=self.config.retrieval,
+                cfg=cfg,
                 entities=entities,
+                topic_vector=topic_vector,
             )
         at = to_iso(as_of, field="as_of")
         return search_as_of(

@@ -89,6 +89,31 @@ def test_graph_channel_pulls_in_memories_of_a_named_entity(
     assert none["results"] == []
 
 
+def test_vector_search_looks_past_a_name_on_most_memories(
+    mem: Memory, open_mem: Callable[..., Memory]
+) -> None:
+    # "Dana" is on more memories than the candidate budget (a broad name), so vector search
+    # embeds the query without it; the graph still matches it (weight 0 here, so the order
+    # is vector search's alone).
+    chatter = [f"Dana: Thanks, Sam! Talk on day {i}." for i in range(8)]
+    _add(mem, [*chatter, "Dana: Ramen with fresh noodles is my favourite dinner."])
+    cfg = {"use_keyword": False, "graph_weight": 0, "candidates": 5}
+    topic = open_mem({"retrieval": cfg})
+    whole = open_mem({"retrieval": {**cfg, "topic_query": False}})
+    hits = topic.search("What is Dana's favourite food?", user_id="u", limit=5)["results"]
+    as_topic = whole.search("What is favourite food?", user_id="u", limit=5)["results"]
+    assert [h["id"] for h in hits] == [h["id"] for h in as_topic]
+    assert hits[0]["memory"] == "Dana: Ramen with fresh noodles is my favourite dinner."
+    # Similarity is still to the whole query, whichever text vector search looked for.
+    full = whole.search("What is Dana's favourite food?", user_id="u", limit=9)["results"]
+    sims = {h["id"]: h["similarity"] for h in full}
+    assert all(h["similarity"] == pytest.approx(sims[h["id"]], abs=1e-5) for h in hits)
+    assert [h["id"] for h in full[:5]] != [h["id"] for h in hits]
+    # A name on few memories is what the query is about: it stays in.
+    ramen = whole.search("What did Sam say about ramen?", user_id="u", limit=3)["results"]
+    assert ramen == topic.search("What did Sam say about ramen?", user_id="u", limit=3)["results"]
+
+
 def test_supersede_ends_the_relations_of_the_old_memory(mem: Memory) -> None:
     mem.add("I live in Berlin.", user_id="alice", timestamp=T0)
     out = mem.add("I moved to Paris last month.", user_id="alice", timestamp=T1)

@@ -36,17 +36,21 @@ def search(
     threshold: float | None,
     cfg: RetrievalConfig,
     entities: graph.QueryEntities | None = None,
+    topic_vector: npt.NDArray[np.float32] | None = None,
 ) -> list[Hit]:
     """Hybrid search; ``threshold`` drops hits whose cosine similarity is below it.
 
     ``entities`` are the query's entities when the caller already matched them (see
     :func:`engramdb.graph.retrieve.match`); with ``cfg.use_graph`` they are matched here
-    otherwise.
+    otherwise. ``topic_vector``, when given, is what vector search looks for (the embedding
+    of :func:`engramdb.graph.retrieve.topic`); similarities and feedback still use
+    ``query_vector``.
     """
     k = max(cfg.candidates, limit)
     ranked: dict[str, list[tuple[int, float]]] = {}
     if cfg.use_vector and query_vector is not None:
-        ranked["vector"] = store.vector_search(scope, where, query_vector, k)
+        seek = query_vector if topic_vector is None else topic_vector
+        ranked["vector"] = store.vector_search(scope, where, seek, k)
     if cfg.use_keyword:
         ranked["keyword"] = store.keyword_search(scope, where, terms(query), k)
     if cfg.use_graph and cfg.graph_weight > 0:
@@ -84,7 +88,8 @@ def search(
         fused = decay.reweight(pool, store.get_many([r for r, _ in pool]), cfg.decay)
     if threshold is None:
         fused = fused[:limit]
-    sims = dict(ranked.get("vector", []))
+    # The vector list's scores are cosines to the query only when it searched for the query.
+    sims = dict(ranked.get("vector", [])) if topic_vector is None else {}
     if query_vector is not None:
         # Keyword-only hits need their cosine too: it is reported, and thresholds use it.
         missing = [r for r, _ in fused if r not in sims]
