@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, percentile, print_table, write_json
 from engramdb import Memory
 from engramdb.embed.base import normalize
+from engramdb.graph import retrieve as graph_retrieve
 from engramdb.graph.links import for_memory
 from engramdb.ingest.plan import text_hash
 from engramdb.models import NewMemory, Scope, WriteBatch
@@ -169,6 +170,37 @@ def measure(
     return out
 
 
+def measure_topic(
+    on: Memory, off: Memory, corpus: Corpus, searches: int, tag: str
+) -> dict[str, float]:
+    """Search p50 with ``retrieval.topic_query`` on and off, on the same store, for queries
+    naming a broad person (Sam, on a seventh of the memories) and queries naming nobody.
+
+    The variants alternate query by query, so load from other processes hits both alike,
+    and every query is fresh text (no embedding cache hits).
+    """
+    times: dict[str, list[float]] = {}
+    dropped = 0
+    for i in range(searches):
+        order = [("on", on), ("off", off)] if i % 2 else [("off", off), ("on", on)]
+        for who in ("Sam", "they"):
+            for variant, m in order:
+                words = " ".join(corpus.sentence(5).split()[-5:])
+                q = f"what did {who} say about {words} {tag}{variant}{i}"
+                if who == "Sam" and variant == "on":
+                    # What the search will embed: the name should be left out of it.
+                    scope = Scope(user_id="bench", tenant=m.tenant)
+                    found = graph_retrieve.match(m.store, scope, q, 50)
+                    dropped += graph_retrieve.topic(q, found, 50) != q
+                t = time.perf_counter()
+                m.search(q, user_id="bench", limit=10)
+                key = f"{variant} {'named' if who == 'Sam' else 'unnamed'}"
+                times.setdefault(key, []).append((time.perf_counter() - t) * 1000)
+    out: dict[str, float] = {k: median(v) for k, v in sorted(times.items())}
+    out["named_queries_without_the_name"] = dropped / searches
+    return out
+
+
 def vector_recall(m: Memory, scope: Scope, corpus: Corpus, queries: int = 50) -> float:
     """recall@10 of the store's vector search (sketch preselection above 30k) vs exact search."""
     m.store.vector_search(scope, None, m.embedder.embed(["warm"])[0], 10)
@@ -199,6 +231,12 @@ def main() -> None:
         action="store_true",
         help="also time searches with the graph channel off, on the same store, interleaved "
         "query by query with the graph-on searches",
+    )
+    ap.add_argument(
+        "--compare-topic",
+        action="store_true",
+        help="also time searches with retrieval.topic_query off, on the same store, for "
+        "queries naming a broad person and not",
     )
     ap.add_argument(
         "--store",
@@ -251,6 +289,14 @@ def main() -> None:
                     f"{res['search_p50_ms_graph_off']:.2f} ms off (interleaved)",
                     flush=True,
                 )
+            if args.compare_topic:
+                off = Memory(
+                    config={"retrieval": {"topic_query": False}},
+                    store=m.store,
+                    embedder=m.embedder,
+                )
+                res["search_p50_ms_topic"] = measure_topic(m, off, corpus, searches, f"t{n}")
+                print(f"{n:,}: search p50 ms {res['search_p50_ms_topic']}", flush=True)
             res["n"] = n
             res["cold_first_search_ms"] = cold
             res["vector_recall@10"] = vector_recall(m, scope, corpus)

@@ -13,7 +13,8 @@ in an earlier round.
 Part 2, LoCoMo retrieval (--data; read there, never copied). For questions of one
 conversation: search, give ``not_useful`` on the top hit with the question as query (each trial
 on a fresh copy of the store), then report the hit's rank for the same question, a paraphrase,
-and the conversation's other questions that retrieved it, split by query cosine.
+and the conversation's other questions that retrieved it, split by the cosine of the queries
+as searched (``engramdb.retrieve.search.search_text``), which is what feedback compares.
 
     python bench/learning.py --data /work/shared/data/locomo/locomo_dev.json
 """
@@ -37,6 +38,8 @@ from _common import print_table, write_json
 from engramdb import Memory
 from engramdb.config import RetrievalConfig
 from engramdb.embed.local import LocalEmbedder
+from engramdb.models import Scope
+from engramdb.retrieve.search import search_text
 from learning_tasks import TASKS, Task, precautions_for
 from locomo import evidence_ids, ingest
 
@@ -184,7 +187,6 @@ def part2(
         for qa in sample["qa"]
         if qa.get("category") in (1, 2, 3, 4) and evidence_ids(qa.get("evidence", []))
     ]
-    vecs = np.asarray(embedder.embed(questions))
     kinds: dict[str, list[tuple[int, int]]] = {
         "same query": [],
         "paraphrase": [],
@@ -195,6 +197,13 @@ def part2(
         base_dir = Path(tmp) / "base"
         with Memory(path=base_dir, embedder=embedder) as base:
             ingest(base, [sample])
+            # Feedback compares the queries as searched (without the speakers' names, which
+            # are on most turns), so the other questions are split by that cosine.
+            scope = Scope(user_id=user, tenant=base.tenant)
+            searched = [
+                search_text(q, base._entities(q, scope), base.config.retrieval) for q in questions
+            ]
+            vecs = np.asarray(embedder.embed(searched))
             before_top = {
                 q: [h["id"] for h in base.search(q, user_id=user, limit=30)["results"]]
                 for q in questions

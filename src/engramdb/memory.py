@@ -30,7 +30,7 @@ from engramdb.registry import build_embedder, build_extractor, build_llm, build_
 from engramdb.retrieve.asof import search_as_of
 from engramdb.retrieve.context import TokenCounter, build_context, check_budget
 from engramdb.retrieve.profile import build_profile
-from engramdb.retrieve.search import Hit, search
+from engramdb.retrieve.search import Hit, search, search_text
 from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
 from engramdb.timeutil import TimeInput, iso, to_datetime, to_iso, utcnow
@@ -492,8 +492,14 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
 
         Hybrid retrieval: vector, keyword and graph candidates (memories linked to the
         entities the query names) fused. ``score`` is the fused score scaled so the best hit
-        is 1.0; ``similarity`` is the cosine similarity to the query, and ``threshold`` drops
-        hits whose similarity is below it.
+        is 1.0; ``similarity`` is the cosine similarity to the query as searched, and
+        ``threshold`` drops hits whose similarity is below it. The query as searched is the
+        query without the names of entities linked to more of the scope's memories than the
+        candidate budget (the user, a chat partner: "What do Melanie's kids like?" is
+        embedded as "What do kids like?"), or the whole query when it names none, when only
+        function words would remain, with ``retrieval.topic_query`` or ``use_graph`` off, and
+        for ``as_of``. One text is embedded per search; keyword and graph search read the
+        whole query.
 
         Returns ``{"results": [...], "relations": [...]}``; relations are the current
         ``{"source", "relationship", "target", "valid_at", "invalid_at", "memory_ids"}`` of
@@ -515,13 +521,7 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
             user_id, agent_id, run_id, filters, required=True, action="search"
         )
         limit = check_limit(limit)
-        cfg = self.config.retrieval
-        # With the graph off, search does no graph work at all (and returns no relations).
-        entities = (
-            graph_retrieve.match(self.store, scope, query, max(cfg.candidates, limit))
-            if cfg.use_graph
-            else None
-        )
+        entities = self._entities(query, scope, limit)
         hits = self._hits(query, scope, where, limit, threshold, as_of, entities)
         self._access.touch(self.tenant, (h.record.id for h in hits))
         relations = (
@@ -542,8 +542,19 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
         as_of: TimeInput | None = None,
         entities: graph_retrieve.QueryEntities | None = None,
     ) -> list[Hit]:
+        cfg = self.config.retrieval
+        if as_of is not None:
+            # The as-of path has no graph channel to keep a named person's memories in
+            # front, so it embeds the whole query.
+            entities = None
+        elif entities is None:
+            entities = self._entities(query, scope, limit)
+        # One text embedded per search (so the embedder's single-text cache serves repeats),
+        # and its vector used throughout: vector search, similarities, threshold, feedback.
         vector = (
-            self.embedder.embed([query.strip()])[0] if self.config.retrieval.use_vector else None
+            self.embedder.embed([search_text(query, entities, cfg, limit)])[0]
+            if cfg.use_vector
+            else None
         )
         if as_of is None:
             return search(
@@ -554,7 +565,7 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
                 where,
                 limit=limit,
                 threshold=threshold,
-                cfg=self.config.retrieval,
+                cfg=cfg,
                 entities=entities,
             )
         at = to_iso(as_of, field="as_of")
@@ -565,8 +576,18 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
             at=to_datetime(at).timestamp(),
             limit=limit,
             threshold=threshold,
-            cfg=self.config.retrieval,
+            cfg=cfg,
         )
+
+    def _entities(
+        self, query: str, scope: Scope, limit: int = 0
+    ) -> graph_retrieve.QueryEntities | None:
+        """The entities ``query`` names in ``scope``, counted up to the candidate budget;
+        None with ``retrieval.use_graph`` off, so that search then does no graph work."""
+        cfg = self.config.retrieval
+        if not cfg.use_graph:
+            return None
+        return graph_retrieve.match(self.store, scope, query, max(cfg.candidates, limit))
 
     def context(
         self,

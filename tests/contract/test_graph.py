@@ -3,12 +3,17 @@ supersession ending relations, delete cleanup, scope isolation, and search's rel
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import open_memory
 
 from engramdb import Memory, ValidationError
+from engramdb.embed.base import Vectors
+from engramdb.embed.local import LocalEmbedder
 
 T0 = "2024-01-01T09:00:00Z"
 T1 = "2024-03-01T09:00:00Z"
@@ -87,6 +92,114 @@ def test_graph_channel_pulls_in_memories_of_a_named_entity(
     # Filters apply to the graph channel too.
     none = graph_only.search(query, user_id="u", filters={"memory_type": "procedural"})
     assert none["results"] == []
+
+
+class CountingEmbedder(LocalEmbedder):
+    """The local model, recording the texts of every ``embed`` call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+DANA = [
+    *(f"Dana: Thanks, Sam! Talk on day {i}." for i in range(8)),
+    "Dana: Ramen with fresh noodles is my favourite dinner.",
+]
+#: Names Dana, who is on more memories than the candidate budget (5) of ``counted``.
+FOOD = "What is Dana's favourite food?"
+
+
+@pytest.fixture
+def counted(backend: str, tmp_path: Path) -> Iterator[tuple[Memory, CountingEmbedder]]:
+    """A store of :data:`DANA` searched with a candidate budget of 5, and its embedder."""
+    counting = CountingEmbedder()
+    mem = open_memory(backend, tmp_path, counting, {"retrieval": {"candidates": 5}})
+    _add(mem, DANA)
+    counting.calls.clear()
+    try:
+        yield mem, counting
+    finally:
+        mem.close()
+
+
+def test_vector_search_looks_past_a_name_on_most_memories(
+    mem: Memory, open_mem: Callable[..., Memory]
+) -> None:
+    # "Dana" is on more memories than the candidate budget (a broad name), so vector search
+    # embeds the query without it; the graph still matches it (weight 0 here, so the order
+    # is vector search's alone).
+    _add(mem, DANA)
+    cfg = {"use_keyword": False, "graph_weight": 0, "candidates": 5}
+    topic = open_mem({"retrieval": cfg})
+    whole = open_mem({"retrieval": {**cfg, "topic_query": False}})
+    hits = topic.search(FOOD, user_id="u", limit=5)["results"]
+    as_topic = whole.search("What is favourite food?", user_id="u", limit=5)["results"]
+    assert [h["id"] for h in hits] == [h["id"] for h in as_topic]
+    assert hits[0]["memory"] == DANA[-1]
+    # Similarity is to the query as searched, the same as searching for the topic text.
+    assert [h["similarity"] for h in hits] == pytest.approx(
+        [h["similarity"] for h in as_topic], abs=1e-5
+    )
+    full = whole.search(FOOD, user_id="u", limit=9)["results"]
+    assert [h["id"] for h in full[:5]] != [h["id"] for h in hits]
+    # A threshold reads the same similarities.
+    top = hits[0]["similarity"]
+    kept = topic.search(FOOD, user_id="u", limit=5, threshold=top - 1e-4)
+    assert [h["id"] for h in kept["results"]] == [hits[0]["id"]]
+    # A name on few memories is what the query is about: it stays in.
+    ramen = whole.search("What did Sam say about ramen?", user_id="u", limit=3)["results"]
+    assert ramen == topic.search("What did Sam say about ramen?", user_id="u", limit=3)["results"]
+
+
+def test_a_search_naming_a_broad_entity_embeds_one_text(
+    counted: tuple[Memory, CountingEmbedder],
+) -> None:
+    mem, counting = counted
+    asked = {
+        FOOD: "What is favourite food?",
+        "What did Sam say about ramen?": "What did Sam say about ramen?",
+        # Only the broad name and function words: the whole query is embedded.
+        "Who is Dana?": "Who is Dana?",
+    }
+    for query, text in asked.items():
+        counting.calls.clear()
+        mem.search(query, user_id="u", limit=5)
+        assert counting.calls == [[text]]
+    # context() searches the same way; as_of searches embed the whole query.
+    counting.calls.clear()
+    mem.context(FOOD, user_id="u", limit=5)
+    mem.search(FOOD, user_id="u", limit=5, as_of=T1)
+    assert counting.calls == [["What is favourite food?"], [FOOD]]
+    # With the graph off there are no entities, so the whole query.
+    counting.calls.clear()
+    off = Memory(config={"retrieval": {"use_graph": False}}, store=mem.store, embedder=counting)
+    off.search(FOOD, user_id="u", limit=5)
+    off.close()
+    assert counting.calls == [[FOOD]]
+
+
+def test_feedback_on_a_query_naming_a_broad_entity_reranks_that_query(
+    counted: tuple[Memory, CountingEmbedder],
+) -> None:
+    mem, counting = counted
+    before = mem.search(FOOD, user_id="u", limit=5)["results"]
+    assert before[0]["memory"] == DANA[-1]
+    second = before[1]
+    counting.calls.clear()
+    mem.feedback(second["id"], "useful", query=FOOD)
+    # Embedded as the search embeds it...
+    assert counting.calls == [["What is favourite food?"]]
+    after = {h["id"]: h["score"] for h in mem.search(FOOD, user_id="u", limit=5)["results"]}
+    # ...so the judgement counts in full: cosine 1, a factor e (retrieve/feedback.py: every
+    # score first gains 0.1 of the top one; reported scores are scaled to the best).
+    lifted = (second["score"] + 0.1) * math.e
+    assert lifted > 1.1 and next(iter(after)) == second["id"]
+    assert after[before[0]["id"]] == pytest.approx(1.1 / lifted, abs=1e-4)
 
 
 def test_supersede_ends_the_relations_of_the_old_memory(mem: Memory) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from engramdb.graph.entities import extract, query_dates
 from engramdb.graph.links import for_memory, hint_for
 from engramdb.graph.resolve import acronym_of, alias_target, initials, normalise, similar
-from engramdb.graph.retrieve import query_norms
+from engramdb.graph.retrieve import QueryEntities, query_norms, topic
 from engramdb.models import Scope
 
 T = datetime(2023, 5, 8, 13, 0, tzinfo=UTC)
@@ -128,3 +128,15 @@ def test_query_norms_skip_function_words_and_add_aliases_and_dates() -> None:
     assert "new york city" in query_norms("what did she do in NYC")
     assert "2023-05" in query_norms("What happened in May 2023?")
     assert query_dates("in May 2023") == ["2023-05"]
+
+
+def test_topic_drops_only_broad_names_and_keeps_a_query_with_content() -> None:
+    broad = QueryEntities({"m": ("melanie", 51), "s": ("sweden", 3), "n": ("new york city", 90)})
+    assert topic("What do Melanie's kids like?", broad, 50) == "What do kids like?"
+    # A specific entity stays: it is what the query is about.
+    assert topic("Did Melanie visit Sweden?", broad, 50) == "Did visit Sweden?"
+    # Longest names go whole; nothing but function words left means no change.
+    assert topic("What did she eat in New York City?", broad, 50) == "What did she eat in?"
+    assert topic("Who is Melanie?", broad, 50) == "Who is Melanie?"
+    assert topic("Where is Lisbon?", broad, 50) == "Where is Lisbon?"
+    assert topic("What do Melanie's kids like?", broad, 60) == "What do Melanie's kids like?"

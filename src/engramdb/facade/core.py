@@ -35,6 +35,8 @@ class FacadeCore(Protocol):
 
     def _owned(self, memory_id: Any) -> MemoryRecord: ...
 
+    def _entities(self, query: str, scope: Scope, limit: int = 0) -> QueryEntities | None: ...
+
     def _hits(
         self,
         query: str,

@@ -8,6 +8,7 @@ from engramdb.errors import ValidationError
 from engramdb.facade.core import FacadeCore
 from engramdb.learn import feedback as learn_feedback
 from engramdb.learn import lessons as learn_lessons
+from engramdb.retrieve.search import search_text
 from engramdb.timeutil import iso, utcnow
 from engramdb.validation import check_limit, check_query
 
@@ -27,12 +28,19 @@ class LearningMethods:
 
         Recorded in :meth:`history` (event ``FEEDBACK``). useful / not_useful move the memory's
         importance and re-rank it in searches for ``query`` and similar queries (unrelated
-        ones are untouched); ``wrong`` flags it (status ``flagged``), out of search.
+        ones are untouched); ``wrong`` flags it (status ``flagged``), out of search. ``query``
+        is embedded as a search in the memory's scope embeds it (see :meth:`search`).
         See ``engramdb.retrieve.feedback`` for the formula.
         """
         signal, note, query = learn_feedback.check(signal, note, query)
         record = self._owned(memory_id)
-        vector = self.embedder.embed([query])[0] if query else None
+        vector = None
+        if query:
+            # Embedded as a search embeds it (without names on most of the scope's memories),
+            # so a later search for the same question finds the judgement at cosine 1.
+            entities = self._entities(query, record.scope)
+            text = search_text(query, entities, self.config.retrieval)
+            vector = self.embedder.embed([text])[0]
         batch, out = learn_feedback.plan(record, signal, note, query, vector, iso(utcnow()))
         self.store.apply(batch)
         return out

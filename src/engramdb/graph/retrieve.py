@@ -31,7 +31,7 @@ from engramdb.graph.entities import query_dates
 from engramdb.graph.models import RelationRow
 from engramdb.graph.resolve import KNOWN_ALIASES, normalise
 from engramdb.models import Scope
-from engramdb.retrieve.text import STOPWORDS
+from engramdb.retrieve.text import STOPWORDS, terms
 
 #: Default score factor for a memory that names an entity without being about it.
 MENTION_FACTOR = 0.5
@@ -115,6 +115,42 @@ def match(store: GraphReader, scope: Scope, query: str, cap: int) -> QueryEntiti
     """The entities in scope that ``query`` names."""
     found = store.graph_lookup(scope, query_norms(query), cap)
     return QueryEntities({eid: (norm, n) for eid, norm, n in found if n > 0})
+
+
+def topic(query: str, entities: QueryEntities, k: int) -> str:
+    """``query`` without the names of its broad entities (linked to more than ``k`` memories).
+
+    A name found on a large part of a scope (the user, a chat partner) says little about
+    which memory is meant, yet in a query embedding it weighs like any other word, so
+    vector search favours memories that say the name and little else ("Thanks, Melanie!")
+    over the ones about what is asked. Vector search is given this text instead; keyword
+    and graph search still see the whole query and keep the person's own memories in front.
+    ``query`` comes back unchanged when it names no broad entity, or when only function
+    words would remain.
+
+    >>> topic("What do Melanie's kids like?", QueryEntities({"e1": ("melanie", 400)}), 50)
+    'What do kids like?'
+    """
+    broad = {norm for norm, links in entities.found.values() if links > k}
+    if not broad:
+        return query
+    words = list(_WORD.finditer(query))
+    dropped: set[int] = set()
+    for i in range(len(words)):
+        # Longest n-gram first, so "New York City" goes whole rather than "New York".
+        for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
+            if normalise(" ".join(w.group(0) for w in words[i : i + n])) in broad:
+                dropped.update(range(i, i + n))
+                break
+    if not dropped:
+        return query
+    pieces, pos = [], 0
+    for i in sorted(dropped):
+        pieces.append(query[pos : words[i].start()])
+        pos = words[i].end()
+    pieces.append(query[pos:])
+    text = re.sub(r"\s+([?!.,;:])", r"\1", " ".join("".join(pieces).split()))
+    return text if terms(text) else query
 
 
 def _weight(links: int) -> float:

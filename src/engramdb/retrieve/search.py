@@ -18,11 +18,39 @@ from engramdb.store.base import Store
 
 @dataclass
 class Hit:
-    """A search result: the record, its fused score and its cosine similarity to the query."""
+    """A search result: the record, its fused score and its cosine similarity to the query
+    as searched (the embedding of :func:`search_text`)."""
 
     record: MemoryRecord
     score: float
     similarity: float
+
+
+def search_text(
+    query: str, entities: graph.QueryEntities | None, cfg: RetrievalConfig, limit: int = 0
+) -> str:
+    """The text a search for ``query`` embeds, given the query's ``entities`` in the scope.
+
+    With ``cfg.topic_query`` it is :func:`engramdb.graph.retrieve.topic`: the query without
+    the names linked to more memories than the candidate budget (``max(cfg.candidates,
+    limit)``), else the whole query. ``entities`` None (graph off, or an ``as_of`` search,
+    which has no graph channel to keep the named person's memories in front) means the
+    whole query. Searches and :meth:`engramdb.Memory.feedback` both embed this text, so a
+    judgement's query vector and a later search for the same question are alike. Feedback
+    has no ``limit`` and matches in the judged memory's own scope: a search with ``limit``
+    above ``cfg.candidates``, or in a wider scope, may count a name differently, and the
+    judgement then counts as for a paraphrase (a cosine below 1).
+
+    >>> cfg, melanie = RetrievalConfig(), graph.QueryEntities({"m": ("melanie", 80)})
+    >>> search_text(" Where do Melanie's kids play? ", melanie, cfg)
+    'Where do kids play?'
+    >>> search_text("Where do Melanie's kids play?", None, cfg)
+    "Where do Melanie's kids play?"
+    """
+    text = query.strip()
+    if entities is None or not cfg.topic_query:
+        return text
+    return graph.topic(text, entities, max(cfg.candidates, limit))
 
 
 def search(
@@ -39,9 +67,11 @@ def search(
 ) -> list[Hit]:
     """Hybrid search; ``threshold`` drops hits whose cosine similarity is below it.
 
-    ``entities`` are the query's entities when the caller already matched them (see
-    :func:`engramdb.graph.retrieve.match`); with ``cfg.use_graph`` they are matched here
-    otherwise.
+    ``query_vector`` is the embedding of :func:`search_text`: vector search looks for it,
+    and reported similarities, ``threshold`` and the feedback re-rank are cosines to it.
+    Keyword and graph search read ``query`` whole. ``entities`` are the query's entities
+    when the caller already matched them (see :func:`engramdb.graph.retrieve.match`); with
+    ``cfg.use_graph`` they are matched here otherwise.
     """
     k = max(cfg.candidates, limit)
     ranked: dict[str, list[tuple[int, float]]] = {}
