@@ -10,7 +10,7 @@ from engramdb.errors import ValidationError
 from engramdb.filters import Node
 from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
 from engramdb.models import Scope
-from engramdb.store.graph_base import GraphBase
+from engramdb.store.graph_base import MAX_PARAMS, MAX_UNION, GraphBase, LookupRequest
 
 #: Most source memory ids reported per relation (the newest).
 MAX_SOURCES = 20
@@ -30,17 +30,58 @@ class GraphReads(GraphBase):
         """(entity id, matched normal form, link count up to ``cap + 1``) of the entities in
         scope named by any of ``norms`` directly or through an alias, merges followed; also
         those whose name starts with one of ``first_words`` (candidates for a merge)."""
-        if not norms and not first_words:
-            return []
+        return self.lookup_many([(scope, norms, first_words)], cap)[0]
+
+    def lookup_many(
+        self, requests: Sequence[LookupRequest], cap: int
+    ) -> list[list[tuple[str, str, int]]]:
+        """:meth:`lookup` for each ``(scope, norms, first_words)`` of ``requests``, in order.
+
+        The requests share a few UNION queries (each part tagged with its request), so an
+        import batch touching a thousand scopes costs tens of round trips, not thousands.
+        """
+        found: list[list[tuple[str, str, str | None]]] = [[] for _ in requests]
+        parts: list[str] = []
+        params: list[Any] = []
+
+        def flush() -> None:
+            if parts:
+                for i, entity_id, norm, merged in self._q(" UNION ".join(parts), params):
+                    found[int(i)].append((str(entity_id), str(norm), merged))
+                parts.clear()
+                params.clear()
+
+        for i, (scope, norms, first_words) in enumerate(requests):
+            more, more_params = self._lookup_parts(i, scope, norms, first_words)
+            if len(parts) + len(more) > MAX_UNION or len(params) + len(more_params) > MAX_PARAMS:
+                flush()
+            parts += more
+            params += more_params
+        flush()
+        finals = self._finals(sorted({str(m) for rows in found for _, _, m in rows if m}))
+        named: list[dict[str, str]] = []
+        for rows in found:
+            out: dict[str, str] = {}
+            for entity_id, norm, merged in rows:
+                out.setdefault(finals[str(merged)] if merged is not None else entity_id, norm)
+            named.append(out)
+        counts = dict(self._counts(sorted({eid for out in named for eid in out}), cap))
+        return [[(eid, norm, counts[eid]) for eid, norm in out.items()] for out in named]
+
+    def _lookup_parts(
+        self, tag: int, scope: Scope, norms: Sequence[str], first_words: Sequence[str]
+    ) -> tuple[list[str], list[Any]]:
+        # Each part yields (tag, entity id, matched norm, merged_into).
         s_sql, s_params = self._scope_sql(scope, "e")
+        head = f"SELECT {int(tag)}, e.id,"
         parts: list[str] = []
         params: list[Any] = []
         if norms:
             marks = self._marks(len(norms))
             parts += [
-                f"SELECT e.id, e.norm, e.merged_into FROM entities e WHERE {s_sql} AND e.norm IN "
+                f"{head} e.norm, e.merged_into FROM entities e WHERE {s_sql} AND e.norm IN "
                 f"({marks})",
-                f"SELECT e.id, a.norm, e.merged_into FROM entity_aliases a JOIN entities e ON "
+                f"{head} a.norm, e.merged_into FROM entity_aliases a JOIN entities e ON "
                 f"e.id = a.entity_id WHERE {s_sql} AND a.tenant = {self._mark} AND a.norm IN "
                 f"({marks})",
             ]
@@ -48,18 +89,11 @@ class GraphReads(GraphBase):
         for word in first_words:
             # A range on the (tenant, norm) index: the word alone, or the word and a space.
             parts.append(
-                f"SELECT e.id, e.norm, e.merged_into FROM entities e WHERE {s_sql} AND "
+                f"{head} e.norm, e.merged_into FROM entities e WHERE {s_sql} AND "
                 f"(e.norm = {self._mark} OR (e.norm >= {self._mark} AND e.norm < {self._mark}))"
             )
             params += [*s_params, word, word + " ", word + "!"]
-        rows = self._q(" UNION ".join(parts), params)
-        out: dict[str, str] = {}
-        for entity_id, norm, merged in rows:
-            final = self._final(str(merged)) if merged is not None else str(entity_id)
-            out.setdefault(final, str(norm))
-        if not out:
-            return []
-        return [(eid, out[eid], n) for eid, n in self._counts(list(out), cap)]
+        return parts, params
 
     def links(
         self,
