@@ -2,6 +2,7 @@
 
     python bench/ingest.py                 # 20,000 memories over 1,000 users
     python bench/ingest.py --n 100000 --dsn postgresql://...   # an existing server
+    python bench/ingest.py --only bulk     # one path: sqlite, postgres or bulk
 
 An export file (JSON Lines with vectors, as ``engramdb export --vectors`` writes) is made
 once; each run imports it into an empty store with ``import_jsonl`` (what ``engramdb import``
@@ -88,7 +89,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="memories per transaction")
     ap.add_argument("--dsn", help="an existing Postgres (default: start one in a temp dir)")
     ap.add_argument("--json", default="bench/results/ingest.json")
+    ap.add_argument(
+        "--only",
+        choices=["sqlite", "postgres", "bulk"],
+        help="run one path (postgres: HNSW upkept; bulk: postgres with bulk=True)",
+    )
     args = ap.parse_args()
+    runs = [args.only] if args.only else ["sqlite", "postgres", "bulk"]
 
     embedder = LocalEmbedder()
     lines = export_lines(args.n, args.users, embedder)
@@ -96,15 +103,17 @@ def main() -> None:
     rows: list[list[Any]] = []
     results: dict[str, Any] = {}
 
-    with tempfile.TemporaryDirectory() as home, Memory(path=home, embedder=embedder) as m:
-        n, secs = timed_import(m, lines, args.batch, bulk=False)
-    rows.append(["sqlite", "import", n, secs, n / secs])
-    results["sqlite import"] = {"rows": n, "seconds": secs, "per_s": n / secs}
+    if "sqlite" in runs:
+        with tempfile.TemporaryDirectory() as home, Memory(path=home, embedder=embedder) as m:
+            n, secs = timed_import(m, lines, args.batch, bulk=False)
+        rows.append(["sqlite", "import", n, secs, n / secs])
+        results["sqlite import"] = {"rows": n, "seconds": secs, "per_s": n / secs}
 
-    tmp = None if args.dsn else tempfile.mkdtemp(prefix="engramdb-bench-ingest-")
-    base = args.dsn or devserver.start(str(tmp))
+    pg_runs = [run == "bulk" for run in runs if run != "sqlite"]
+    tmp = None if args.dsn or not pg_runs else tempfile.mkdtemp(prefix="engramdb-bench-ingest-")
+    base = args.dsn or (devserver.start(str(tmp)) if pg_runs else "")
     try:
-        for bulk in (False, True):
+        for bulk in pg_runs:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f"CREATE SCHEMA {schema}".encode())

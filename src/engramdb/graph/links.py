@@ -35,9 +35,9 @@ class Hint:
 
 
 class _Lookup(Protocol):
-    def graph_lookup(
-        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
-    ) -> list[tuple[str, str, int]]: ...
+    def graph_lookup_many(
+        self, requests: Sequence[tuple[Scope, Sequence[str], Sequence[str]]], cap: int
+    ) -> list[list[tuple[str, str, int]]]: ...
 
 
 def _kind(value: str) -> EntityKind:
@@ -142,13 +142,22 @@ def resolve(store: _Lookup, embedder: Embedder | None, batch: WriteBatch) -> Non
     by_scope: dict[Scope, list[GraphWrite]] = {}
     for item in batch.graph:
         by_scope.setdefault(item.scope, []).append(item)
+    scope_norms = {
+        scope: sorted({e.norm for g in items for e in g.entities})
+        for scope, items in by_scope.items()
+    }
+    requests: list[tuple[Scope, list[str], list[str]]] = []
     for scope, items in by_scope.items():
-        norms = sorted({e.norm for g in items for e in g.entities})
+        norms = scope_norms[scope]
         expansions = sorted({KNOWN_ALIASES[n] for n in norms if n in KNOWN_ALIASES})
         firsts = sorted(
             {first_word(e.norm) for g in items for e in g.entities if e.kind in _MERGEABLE}
         )
-        found = store.graph_lookup(scope, [*norms, *expansions], 0, first_words=firsts)
+        requests.append((scope, [*norms, *expansions], firsts))
+    # One round of lookups for every scope of the write (an import batch spans many).
+    answers = store.graph_lookup_many(requests, 0)
+    for (scope, items), found in zip(by_scope.items(), answers, strict=True):
+        norms = scope_norms[scope]
         known = {norm for _, norm, _ in found}
         mapping: dict[str, str] = {}
         acronyms = {

@@ -207,6 +207,13 @@ class Store(Protocol):
         ``first_words``."""
         ...
 
+    def graph_lookup_many(
+        self, requests: Sequence[tuple[Scope, Sequence[str], Sequence[str]]], cap: int
+    ) -> list[list[tuple[str, str, int]]]:
+        """:meth:`graph_lookup` for each ``(scope, norms, first_words)`` of ``requests``, in
+        order, sharing queries (an import batch resolves a thousand scopes at once)."""
+        ...
+
     def graph_links(
         self,
         scope: Scope,

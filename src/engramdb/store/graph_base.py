@@ -17,8 +17,15 @@ Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 ScopeSQL = Callable[[Scope, str], tuple[str, list[Any]]]
 WhereSQL = Callable[[Node | None, str], tuple[str, list[Any]]]
 
+#: One scope's entity lookup: (scope, normal forms, first words); see ``GraphReads.lookup``.
+LookupRequest = tuple[Scope, Sequence[str], Sequence[str]]
+
 # Ids per IN list: well under SQLite's and Postgres's parameter limits.
 CHUNK = 400
+#: Parameters per multi-row statement (SQLite before 3.32 allowed 999 in all).
+MAX_PARAMS = 990
+#: Subqueries per UNION (SQLite allows 500 in one compound SELECT).
+MAX_UNION = 200
 
 
 def scope_key(scope: Scope) -> str:
@@ -44,23 +51,57 @@ class GraphBase:
     def _marks(self, n: int) -> str:
         return ", ".join([self._mark] * n)
 
-    def _final(self, entity_id: str) -> str:
-        # Follow merges (a merged entity points at the one that absorbed it).
+    def _finals(self, entity_ids: Sequence[str]) -> dict[str, str]:
+        """Each id mapped to the entity it ends up in, following merges (a merged entity
+        points at the one that absorbed it); one query per chunk and merge level."""
+        out = {eid: eid for eid in entity_ids}
+        todo = sorted(out)
         for _ in range(16):
-            row = self._q("SELECT merged_into FROM entities WHERE id = ?", (entity_id,))
-            if not row or row[0][0] is None:
-                return entity_id
-            entity_id = str(row[0][0])
-        return entity_id
+            # Which ids currently reached are themselves merged into another.
+            step: dict[str, str] = {}
+            for start in range(0, len(todo), CHUNK):
+                part = todo[start : start + CHUNK]
+                step.update(
+                    (str(r[0]), str(r[1]))
+                    for r in self._q(
+                        f"SELECT id, merged_into FROM entities WHERE id IN "
+                        f"({self._marks(len(part))}) AND merged_into IS NOT NULL",
+                        part,
+                    )
+                )
+            if not step:
+                break
+            out = {eid: step.get(end, end) for eid, end in out.items()}
+            todo = sorted(set(step.values()))
+        return out
+
+    def _insert(self, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+        """``head VALUES (...), (...) tail`` for ``rows``: many rows per statement (one
+        round trip each) and few enough parameters per statement for either database."""
+        if not rows:
+            return
+        width = len(rows[0])
+        group = f"({self._marks(width)})"
+        per = max(1, MAX_PARAMS // width)
+        for start in range(0, len(rows), per):
+            part = rows[start : start + per]
+            self._q(
+                f"{head} VALUES {', '.join([group] * len(part))} {tail}",
+                [v for row in part for v in row],
+            )
 
     def _counts(self, entity_ids: Sequence[str], cap: int) -> list[tuple[str, int]]:
         # Counting stops at cap + 1 links: "more than the cap" is all a caller needs.
-        rows = self._q(
-            " UNION ALL ".join(
-                "SELECT CAST(? AS TEXT), count(*) FROM (SELECT 1 FROM entity_links "
-                "WHERE entity_id = ? LIMIT ?) c"
-                for _ in entity_ids
-            ),
-            [v for entity_id in entity_ids for v in (entity_id, entity_id, cap + 1)],
-        )
-        return [(str(r[0]), int(r[1])) for r in rows]
+        out: list[tuple[str, int]] = []
+        for start in range(0, len(entity_ids), MAX_UNION):
+            part = entity_ids[start : start + MAX_UNION]
+            rows = self._q(
+                " UNION ALL ".join(
+                    "SELECT CAST(? AS TEXT), count(*) FROM (SELECT 1 FROM entity_links "
+                    "WHERE entity_id = ? LIMIT ?) c"
+                    for _ in part
+                ),
+                [v for entity_id in part for v in (entity_id, entity_id, cap + 1)],
+            )
+            out.extend((str(r[0]), int(r[1])) for r in rows)
+        return out

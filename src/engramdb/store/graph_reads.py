@@ -10,7 +10,7 @@ from engramdb.errors import ValidationError
 from engramdb.filters import Node
 from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
 from engramdb.models import Scope
-from engramdb.store.graph_base import GraphBase
+from engramdb.store.graph_base import MAX_PARAMS, MAX_UNION, GraphBase, LookupRequest
 
 #: Most source memory ids reported per relation (the newest).
 MAX_SOURCES = 20
@@ -30,50 +30,84 @@ class GraphReads(GraphBase):
         """(entity id, matched normal form, link count up to ``cap + 1``) of the entities in
         scope named by any of ``norms`` directly or through an alias, merges followed; also
         those whose name starts with one of ``first_words`` (candidates for a merge)."""
-        if not norms and not first_words:
-            return []
+        return self.lookup_many([(scope, norms, first_words)], cap)[0]
+
+    def lookup_many(
+        self, requests: Sequence[LookupRequest], cap: int
+    ) -> list[list[tuple[str, str, int]]]:
+        """:meth:`lookup` for each ``(scope, norms, first_words)`` of ``requests``, in order.
+
+        The requests share a few UNION queries (each part tagged with its request), so an
+        import batch touching a thousand scopes costs tens of round trips, not thousands.
+        """
+        found: list[list[tuple[str, str, str | None, int]]] = [[] for _ in requests]
+        parts: list[str] = []
+        params: list[Any] = []
+
+        def flush() -> None:
+            if parts:
+                for i, entity_id, norm, merged, n in self._q(" UNION ".join(parts), params):
+                    found[int(i)].append((str(entity_id), str(norm), merged, int(n)))
+                parts.clear()
+                params.clear()
+
+        for i, (scope, norms, first_words) in enumerate(requests):
+            more, more_params = self._lookup_parts(i, scope, norms, first_words, cap)
+            if len(parts) + len(more) > MAX_UNION or len(params) + len(more_params) > MAX_PARAMS:
+                flush()
+            parts += more
+            params += more_params
+        flush()
+        finals = self._finals(sorted({str(m) for rows in found for _, _, m, _ in rows if m}))
+        named: list[dict[str, str]] = []
+        counts: dict[str, int] = {}
+        for rows in found:
+            out: dict[str, str] = {}
+            for entity_id, norm, merged, n in rows:
+                if merged is None:
+                    counts[entity_id] = n
+                    out.setdefault(entity_id, norm)
+                else:
+                    out.setdefault(finals[str(merged)], norm)
+            named.append(out)
+        # An entity reached only through a merged one still needs its own count.
+        missing = sorted({eid for out in named for eid in out if eid not in counts})
+        if missing:
+            counts.update(self._counts(missing, cap))
+        return [[(eid, norm, counts[eid]) for eid, norm in out.items()] for out in named]
+
+    def _lookup_parts(
+        self, tag: int, scope: Scope, norms: Sequence[str], first_words: Sequence[str], cap: int
+    ) -> tuple[list[str], list[Any]]:
+        # Each part yields (tag, entity id, matched norm, merged_into, link count up to cap + 1):
+        # the count rides along in the same round trip, where a second query would cost as
+        # much again.
         s_sql, s_params = self._scope_sql(scope, "e")
-        # Each row carries its entity's link count (up to cap + 1): one round trip where a
-        # second query for the counts would cost as much again.
         n_sql = (
             "(SELECT count(*) FROM (SELECT 1 FROM entity_links l WHERE l.entity_id = e.id "
             f"LIMIT {self._mark}) c)"
         )
+        head = f"SELECT {int(tag)}, e.id,"
         parts: list[str] = []
         params: list[Any] = []
         if norms:
             marks = self._marks(len(norms))
             parts += [
-                f"SELECT e.id, e.norm, e.merged_into, {n_sql} FROM entities e WHERE {s_sql} AND "
+                f"{head} e.norm, e.merged_into, {n_sql} FROM entities e WHERE {s_sql} AND "
                 f"e.norm IN ({marks})",
-                f"SELECT e.id, a.norm, e.merged_into, {n_sql} FROM entity_aliases a JOIN "
-                f"entities e ON e.id = a.entity_id WHERE {s_sql} AND a.tenant = {self._mark} "
-                f"AND a.norm IN ({marks})",
+                f"{head} a.norm, e.merged_into, {n_sql} FROM entity_aliases a JOIN entities e "
+                f"ON e.id = a.entity_id WHERE {s_sql} AND a.tenant = {self._mark} AND a.norm IN "
+                f"({marks})",
             ]
             params += [cap + 1, *s_params, *norms, cap + 1, *s_params, scope.tenant, *norms]
         for word in first_words:
             # A range on the (tenant, norm) index: the word alone, or the word and a space.
             parts.append(
-                f"SELECT e.id, e.norm, e.merged_into, {n_sql} FROM entities e WHERE {s_sql} AND "
+                f"{head} e.norm, e.merged_into, {n_sql} FROM entities e WHERE {s_sql} AND "
                 f"(e.norm = {self._mark} OR (e.norm >= {self._mark} AND e.norm < {self._mark}))"
             )
             params += [cap + 1, *s_params, word, word + " ", word + "!"]
-        rows = self._q(" UNION ".join(parts), params)
-        out: dict[str, str] = {}
-        counts: dict[str, int] = {}
-        for entity_id, norm, merged, n in rows:
-            if merged is None:
-                counts[str(entity_id)] = int(n)
-                out.setdefault(str(entity_id), str(norm))
-            else:
-                out.setdefault(self._final(str(merged)), str(norm))
-        if not out:
-            return []
-        # An entity reached only through a merged one still needs its own count.
-        missing = [eid for eid in out if eid not in counts]
-        if missing:
-            counts.update(self._counts(missing, cap))
-        return [(eid, out[eid], counts[eid]) for eid in out]
+        return parts, params
 
     def links(
         self,

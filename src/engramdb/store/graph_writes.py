@@ -1,4 +1,4 @@
-"""Graph writes, inside the store's transaction: links, relations, cleanup, merges."""
+"""Graph writes, inside the store's transaction: links (see graph_linking), cleanup, merges."""
 
 from __future__ import annotations
 
@@ -8,105 +8,21 @@ from collections.abc import Sequence
 
 from engramdb.errors import EntityNotFoundError, ValidationError
 from engramdb.graph.models import GraphWrite, MergeRecord
-from engramdb.store.graph_base import CHUNK, scope_key
-from engramdb.store.graph_reads import GraphReads
+from engramdb.store.graph_base import CHUNK
+from engramdb.store.graph_linking import GraphLinking
 
 
-class GraphWrites(GraphReads):
+class GraphWrites(GraphLinking):
     """The write half of :class:`~engramdb.store.graphsql.GraphSQL` (merges report their
     record through the read half)."""
 
-    def write(self, item: GraphWrite, rowid: int) -> None:
-        """Link one memory (``rowid``) to its entities and relations, replacing old links."""
-        self.unlink([rowid])
-        scope, key = item.scope, scope_key(item.scope)
-        ids: dict[str, str] = {}
-        subjects = {r.subject.norm for r in item.relations}
-        for mention in item.entities:
-            entity_id = self._entity(item, key, mention.norm, mention.name, mention.kind)
-            ids[mention.norm] = entity_id
-            if mention.alias and mention.alias != mention.norm:
-                self._q(
-                    "INSERT INTO entity_aliases (tenant, scope_key, norm, entity_id) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (scope.tenant, key, mention.alias, entity_id),
-                )
-            role = "subject" if mention.subject or mention.norm in subjects else "mention"
-            self._q(
-                "INSERT INTO entity_links (entity_id, memory_rowid, memory_id, tenant, role) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (entity_id, rowid, item.memory_id, scope.tenant, role),
-            )
-        episodes = json.dumps(item.episode_ids)
-        for rel in item.relations:
-            subj, obj = ids.get(rel.subject.norm), ids.get(rel.object.norm)
-            if subj is None or obj is None or subj == obj:
-                continue
-            found = self._q(
-                "SELECT id FROM relations WHERE tenant = ? AND scope_key = ? AND subject_id = ? "
-                "AND predicate = ? AND object_id = ? AND invalid_at IS NULL",
-                (scope.tenant, key, subj, rel.predicate, obj),
-            )
-            if found:
-                relation_id = str(found[0][0])
-            else:
-                relation_id = str(uuid.uuid4())
-                self._q(
-                    "INSERT INTO relations (id, tenant, user_id, agent_id, run_id, scope_key, "
-                    "subject_id, predicate, object_id, valid_at, created_at) VALUES "
-                    f"({self._marks(11)})",
-                    (
-                        relation_id,
-                        scope.tenant,
-                        scope.user_id,
-                        scope.agent_id,
-                        scope.run_id,
-                        key,
-                        subj,
-                        rel.predicate,
-                        obj,
-                        item.valid_at or item.created_at,
-                        item.created_at,
-                    ),
-                )
-            self._q(
-                "INSERT INTO relation_sources (relation_id, memory_rowid, memory_id, episode_ids) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (relation_id, rowid, item.memory_id, episodes),
-            )
-
-    def _entity(self, item: GraphWrite, key: str, norm: str, name: str, kind: str) -> str:
-        tenant = item.scope.tenant
-        alias = self._q(
-            "SELECT entity_id FROM entity_aliases WHERE tenant = ? AND scope_key = ? AND norm = ?",
-            (tenant, key, norm),
-        )
-        if alias:
-            return self._final(str(alias[0][0]))
-        self._q(
-            "INSERT INTO entities (id, tenant, user_id, agent_id, run_id, scope_key, name, norm, "
-            f"kind, created_at) VALUES ({self._marks(10)}) ON CONFLICT DO NOTHING",
-            (
-                str(uuid.uuid4()),
-                tenant,
-                item.scope.user_id,
-                item.scope.agent_id,
-                item.scope.run_id,
-                key,
-                name,
-                norm,
-                kind,
-                item.created_at,
-            ),
-        )
-        row = self._q(
-            "SELECT id, kind FROM entities WHERE tenant = ? AND scope_key = ? AND norm = ?",
-            (tenant, key, norm),
-        )[0]
-        if row[1] == "thing" and kind != "thing":
-            # A later, more specific reading of the same name ("in Paris" after "Paris").
-            self._q("UPDATE entities SET kind = ? WHERE id = ?", (kind, row[0]))
-        return self._final(str(row[0]))
+    def write(self, items: Sequence[tuple[GraphWrite, int]]) -> None:
+        """Link memories (``GraphWrite``, rowid) to their entities and relations, replacing
+        their old links; a memory written twice in ``items`` keeps its last links."""
+        last = {rowid: i for i, (_, rowid) in enumerate(items)}
+        items = [pair for i, pair in enumerate(items) if last[pair[1]] == i]
+        self.unlink([rowid for _, rowid in items])
+        self.link(items)
 
     def unlink(self, rowids: Sequence[int]) -> None:
         """Drop the links and relation sources of memories (before a re-link or delete),

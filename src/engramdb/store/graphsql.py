@@ -13,7 +13,8 @@ Tables (migration 4): ``entities`` (one row per entity and scope, unique by norm
 ``entity_merges`` (the reversible merge log).
 
 The class is assembled from :mod:`~engramdb.store.graph_base` (runner and shared lookups),
-:mod:`~engramdb.store.graph_reads`, :mod:`~engramdb.store.graph_writes` (with merges),
+:mod:`~engramdb.store.graph_reads`, :mod:`~engramdb.store.graph_linking` (a write's links,
+batched), :mod:`~engramdb.store.graph_writes` (unlinking, cleanup, merges),
 :mod:`~engramdb.store.graph_dump` (export pages), :mod:`~engramdb.store.graph_restore` (the
 import write) and :mod:`~engramdb.store.feedback_sql` (feedback rows for an export, here for
 the shared runner).
@@ -22,13 +23,21 @@ the shared runner).
 from __future__ import annotations
 
 from engramdb.store.feedback_sql import FeedbackSQL
-from engramdb.store.graph_base import Run, ScopeSQL, WhereSQL, scope_key
+from engramdb.store.graph_base import LookupRequest, Run, ScopeSQL, WhereSQL, scope_key
 from engramdb.store.graph_dump import GraphDump
 from engramdb.store.graph_reads import MAX_SOURCES
 from engramdb.store.graph_restore import GraphRestore
 from engramdb.store.graph_writes import GraphWrites
 
-__all__ = ["MAX_SOURCES", "GraphSQL", "Run", "ScopeSQL", "WhereSQL", "scope_key"]
+__all__ = [
+    "MAX_SOURCES",
+    "GraphSQL",
+    "LookupRequest",
+    "Run",
+    "ScopeSQL",
+    "WhereSQL",
+    "scope_key",
+]
 
 
 class GraphSQL(GraphWrites, GraphDump, GraphRestore, FeedbackSQL):

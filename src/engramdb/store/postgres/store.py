@@ -22,7 +22,6 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from engramdb.errors import ConflictError, StoreError
@@ -48,25 +47,17 @@ from engramdb.models import (
     WriteBatch,
 )
 from engramdb.store.base import ACTIVE_ONLY
-from engramdb.store.graphsql import GraphSQL
-from engramdb.store.postgres import lifecycle, schema
+from engramdb.store.graphsql import GraphSQL, LookupRequest
+from engramdb.store.postgres import lifecycle, schema, writes
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqltree import (
-    EPISODE_COLUMNS,
-    HISTORY_COLUMNS,
     KEY_COLUMNS,
-    MEMORY_COLUMNS,
     METRICS_SELECT,
-    changed_columns,
-    episode_values,
-    history_values,
     key_from_row,
     key_values,
-    memory_values,
     metric_from_row,
     metric_values,
     metrics_upsert,
-    row_scope,
     valid_at_sql,
     visibility_sql,
 )
@@ -78,7 +69,6 @@ _RECORD_COLS = (
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
     "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
-_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})"
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
 _EPISODE_COLS = (
     "e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, e.name, e.content, "
@@ -184,183 +174,17 @@ class PostgresStore:
         return GraphSQL(run, "%s", scope_sql, where_sql, _now_iso())
 
     def _apply(self, batch: WriteBatch) -> None:
-        at = batch.at or _now_iso()
         with self._connection() as conn, conn.cursor() as c:
-            graph = self._graph(c)
-            rowids: dict[str, int] = {}
-            if batch.episodes:
-                c.executemany(
-                    f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s)",
-                    [episode_values(e) for e in batch.episodes],
-                )
-            if batch.episode_status:
-                c.executemany(
-                    "UPDATE episodes SET status = %s, facts = %s, error = %s WHERE id = %s",
-                    [(u.status, u.facts, u.error, u.id) for u in batch.episode_status],
-                )
-            if batch.inserts:
-                # executemany pipelines the rows: one round trip per batch, not per row.
-                c.executemany(
-                    f"INSERT INTO memories ({MEMORY_COLUMNS}, embedding) VALUES (%s, %s, %s, %s, "
-                    "%s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (*memory_values(new), self._vector(new.id, new.vector))
-                        for new in batch.inserts
-                    ],
-                )
-                c.executemany(
-                    _HISTORY_INSERT,
-                    [
-                        history_values(
-                            new.id,
-                            new.scope,
-                            "ADD",
-                            None,
-                            new.memory,
-                            new.created_at,
-                            role=new.role,
-                        )
-                        for new in batch.inserts
-                    ],
-                )
-            for ch in batch.changes:
-                row = c.execute(
-                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
-                    "WHERE id = %s FOR UPDATE",
-                    (ch.id,),
-                ).fetchone()
-                if row is None:
-                    raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row[:3]
-                rowids[ch.id] = rowid
-                columns = changed_columns(ch)
-                sets = ["updated_at = %s"]
-                sets += [
-                    f"{col} = %s::jsonb" if col == "metadata" else f"{col} = %s"
-                    for col, _ in columns
-                ]
-                params: list[Any] = [at, *(val for _, val in columns)]
-                if ch.vector is not None:
-                    sets.append("embedding = %s")
-                    params.append(self._vector(ch.id, ch.vector))
-                c.execute(
-                    f"UPDATE memories SET {', '.join(sets)} WHERE rowid = %s", (*params, rowid)
-                )
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        ch.id,
-                        row_scope(tenant, *row[3:]),
-                        ch.event,
-                        old,
-                        ch.memory or old,
-                        at,
-                        reason=ch.reason,
-                    ),
-                )
-            missing = [g.memory_id for g in batch.graph if g.memory_id not in rowids]
-            if missing:
-                c.execute("SELECT id, rowid FROM memories WHERE id = ANY(%s)", (missing,))
-                rowids.update((str(r[0]), int(r[1])) for r in c.fetchall())
-            for item in batch.graph:
-                if item.memory_id in rowids:
-                    graph.write(item, rowids[item.memory_id])
-            for ch in batch.changes:
-                if ch.status is not None and ch.status != "active":
-                    graph.invalidate(rowids[ch.id], ch.invalid_at or at)
-            if batch.deletes:
-                c.execute("SELECT rowid FROM memories WHERE id = ANY(%s)", (batch.deletes,))
-                graph.unlink([int(r[0]) for r in c.fetchall()])
-            for memory_id in batch.deletes:
-                row = c.execute(
-                    "DELETE FROM memories WHERE id = %s "
-                    "RETURNING tenant, memory, user_id, agent_id, run_id",
-                    (memory_id,),
-                ).fetchone()
-                if row is None:
-                    continue
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        memory_id, row_scope(row[0], *row[2:]), "DELETE", row[1], None, at
-                    ),
-                )
-            if batch.feedback:
-                c.executemany(
-                    "INSERT INTO feedback (id, memory_id, tenant, signal, note, query, "
-                    "query_vector, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (
-                            f.id,
-                            f.memory_id,
-                            f.tenant,
-                            f.signal,
-                            f.note,
-                            f.query,
-                            None
-                            if f.query_vector is None
-                            else self._vector(f.memory_id, f.query_vector),
-                            f.created_at,
-                        )
-                        for f in batch.feedback
-                    ],
-                )
+            writes.apply_batch(c, batch, batch.at or _now_iso(), self._vector, self._graph(c))
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
-        """Bulk-insert new memories with COPY, with their ADD history rows, in one transaction.
+        """Insert new memories with their ADD history rows, in one transaction (no graph).
 
-        For imports and benchmarks with precomputed vectors; ``apply`` is the normal path.
+        For benchmarks with precomputed vectors; the rows go in with COPY, as every insert
+        of :meth:`apply` does.
         """
-        if not memories:
-            return
-        cols = (
-            "id, tenant, user_id, agent_id, run_id, memory, hash, metadata, memory_type, role, "
-            "categories, created_at, updated_at, valid_at, importance, expires_at, embedding"
-        )
-        with self._connection() as conn, conn.cursor() as cur:
-            with cur.copy(f"COPY memories ({cols}) FROM STDIN (FORMAT BINARY)".encode()) as cp:
-                cp.set_types(
-                    ["text"] * 7
-                    + ["jsonb", "text", "text", "jsonb"]
-                    + ["text"] * 3
-                    + ["float4", "text", "vector"]
-                )
-                for new in memories:
-                    cp.write_row(
-                        (
-                            new.id,
-                            new.scope.tenant,
-                            new.scope.user_id,
-                            new.scope.agent_id,
-                            new.scope.run_id,
-                            new.memory,
-                            new.hash,
-                            Jsonb(new.metadata),
-                            new.memory_type,
-                            new.role,
-                            Jsonb(new.categories),
-                            new.created_at,
-                            new.created_at,
-                            new.valid_at or new.created_at,
-                            new.importance,
-                            new.expires_at,
-                            self._vector(new.id, new.vector),
-                        )
-                    )
-            with cur.copy(f"COPY history ({HISTORY_COLUMNS}) FROM STDIN") as cp:
-                for new in memories:
-                    cp.write_row(
-                        history_values(
-                            new.id,
-                            new.scope,
-                            "ADD",
-                            None,
-                            new.memory,
-                            new.created_at,
-                            role=new.role,
-                        )
-                    )
+        if memories:
+            self.apply(WriteBatch(inserts=list(memories)))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -893,6 +717,13 @@ class PostgresStore:
         of ``first_words``: (id, norm, links up to ``cap + 1``)."""
         with self._graph_conn() as g:
             return g.lookup(scope, norms, cap, first_words)
+
+    def graph_lookup_many(
+        self, requests: Sequence[LookupRequest], cap: int
+    ) -> list[list[tuple[str, str, int]]]:
+        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
+        with self._graph_conn() as g:
+            return g.lookup_many(requests, cap)
 
     def graph_links(
         self,

@@ -37,7 +37,7 @@ from engramdb.models import (
     WriteBatch,
 )
 from engramdb.store.base import ACTIVE_ONLY
-from engramdb.store.graphsql import GraphSQL
+from engramdb.store.graphsql import GraphSQL, LookupRequest
 from engramdb.store.sqlite import lifecycle, schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
@@ -230,10 +230,9 @@ class SQLiteStore:
                     got = c.execute(
                         "SELECT rowid FROM memories WHERE id = ?", (item.memory_id,)
                     ).fetchone()
-                    if got is None:
-                        continue
-                    rowids[item.memory_id] = got[0]
-                graph.write(item, rowids[item.memory_id])
+                    if got is not None:
+                        rowids[item.memory_id] = got[0]
+            graph.write([(g, rowids[g.memory_id]) for g in batch.graph if g.memory_id in rowids])
             for ch in batch.changes:
                 if ch.status is not None and ch.status != "active":
                     graph.invalidate(rowids[ch.id], ch.invalid_at or at)
@@ -695,6 +694,13 @@ class SQLiteStore:
         of ``first_words``: (id, norm, links up to ``cap + 1``)."""
         with self._lock:
             return self._graph(self._conn).lookup(scope, norms, cap, first_words)
+
+    def graph_lookup_many(
+        self, requests: Sequence[LookupRequest], cap: int
+    ) -> list[list[tuple[str, str, int]]]:
+        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
+        with self._lock:
+            return self._graph(self._conn).lookup_many(requests, cap)
 
     def graph_links(
         self,
