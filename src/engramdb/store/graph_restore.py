@@ -147,7 +147,8 @@ class GraphRestore(GraphBase):
                 )
                 if same:
                     # Merges followed, as the write path resolves a name.
-                    own, stored = self._final(str(same[0][0])), True
+                    first = str(same[0][0])
+                    own, stored = self._finals([first])[first], True
             if own != e.id:
                 renamed[e.id] = own
             if stored:
