@@ -228,6 +228,12 @@ CREATE INDEX entity_merges_source ON entity_merges (source_id);
 CREATE INDEX entity_merges_target ON entity_merges (target_id)
 """
 
+# A user's entity names: the graph lookup of a user-scoped search reads its few rows here
+# instead of every user's entity of that name through entities_norm.
+_V7 = """
+CREATE INDEX entities_user_norm ON entities (tenant, user_id, norm)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: memories (pgvector + tsvector), history, episodes", _V1),
     (2, "api_keys: hashed API keys, shared by every server on the store", _V2),
@@ -235,6 +241,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "feedback: useful / not_useful / wrong judgements on memories", _V4),
     (5, "history scope columns, episodes keyword index, tombstones of erasures", _V5),
     (6, "graph: entities, aliases, links, relations with provenance, merge log", _V6),
+    (7, "entities by user and name, for user-scoped graph lookups", _V7),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: The approximate-nearest-neighbour index (also rebuilt after a bulk load).

@@ -284,6 +284,12 @@ CREATE INDEX entity_merges_source ON entity_merges (source_id);
 CREATE INDEX entity_merges_target ON entity_merges (target_id);
 """
 
+# A user's entity names: the graph lookup of a user-scoped search reads its few rows here
+# instead of every user's entity of that name through entities_norm.
+_V9 = """
+CREATE INDEX entities_user_norm ON entities (tenant, user_id, norm)
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _V1),
     (2, "episodes: raw messages kept before extraction", _V2),
@@ -293,6 +299,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (6, "feedback: useful / not_useful / wrong judgements on memories", _V6),
     (7, "history scope columns, episodes keyword index, tombstones of erasures", _V7),
     (8, "graph: entities, aliases, links, relations with provenance, merge log", _V8),
+    (9, "entities by user and name, for user-scoped graph lookups", _V9),
 ]
 LATEST = MIGRATIONS[-1][0]
 
