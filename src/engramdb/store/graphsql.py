@@ -16,12 +16,14 @@ The class is assembled from :mod:`~engramdb.store.graph_base` (runner and shared
 :mod:`~engramdb.store.graph_reads`, :mod:`~engramdb.store.graph_linking` (a write's links,
 batched), :mod:`~engramdb.store.graph_writes` (unlinking, cleanup, merges),
 :mod:`~engramdb.store.graph_dump` (export pages), :mod:`~engramdb.store.graph_restore` (the
-import write) and :mod:`~engramdb.store.feedback_sql` (feedback rows for an export, here for
-the shared runner).
+import write), :mod:`~engramdb.store.feedback_sql` (feedback rows for an export) and
+:mod:`~engramdb.store.admin_sql` (API keys, metrics, a reset's row deletes), the last two here
+for the shared runner.
 """
 
 from __future__ import annotations
 
+from engramdb.store.admin_sql import AdminSQL
 from engramdb.store.feedback_sql import FeedbackSQL
 from engramdb.store.graph_base import LookupRequest, Run, ScopeSQL, WhereSQL, scope_key
 from engramdb.store.graph_dump import GraphDump
@@ -40,5 +42,5 @@ __all__ = [
 ]
 
 
-class GraphSQL(GraphWrites, GraphDump, GraphRestore, FeedbackSQL):
+class GraphSQL(GraphWrites, GraphDump, GraphRestore, FeedbackSQL, AdminSQL):
     """Graph reads and writes over one connection (see the module docstring)."""

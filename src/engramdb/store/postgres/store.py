@@ -26,38 +26,22 @@ from psycopg_pool import ConnectionPool
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.graph.models import (
-    EntityRow,
-    GraphImport,
-    GraphItem,
-    GraphPart,
-    MergeRecord,
-    RelationRow,
-)
 from engramdb.models import (
-    ApiKey,
     Episode,
     Feedback,
     HistoryEntry,
     MemoryRecord,
-    MetricRow,
     NewMemory,
     Scope,
     Tombstone,
     WriteBatch,
 )
 from engramdb.store.base import ACTIVE_ONLY
-from engramdb.store.graphsql import GraphSQL, LookupRequest
+from engramdb.store.graphsql import GraphSQL
 from engramdb.store.postgres import lifecycle, schema, writes
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
+from engramdb.store.sql_methods import SQLMethods
 from engramdb.store.sqltree import (
-    KEY_COLUMNS,
-    METRICS_SELECT,
-    key_from_row,
-    key_values,
-    metric_from_row,
-    metric_values,
-    metrics_upsert,
     valid_at_sql,
     visibility_sql,
 )
@@ -102,7 +86,7 @@ def _redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"password=\S+", "password=***", dsn))
 
 
-class PostgresStore:
+class PostgresStore(SQLMethods):
     """The server store. Safe to share between threads; any number of processes may use it.
 
     Example::
@@ -661,157 +645,21 @@ class PostgresStore:
                 conn.execute(f"SET maintenance_work_mem = '{self.build_memory}'".encode())
                 conn.execute(schema.ANN_INDEX.format(concurrently="CONCURRENTLY").encode())
 
-    # -- API keys ---------------------------------------------------------------------------
-
-    def put_key(self, key: ApiKey) -> None:
-        """Store a new API key (by its hash)."""
-        with self._connection() as conn:
-            conn.execute(
-                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ({', '.join(['%s'] * 7)})".encode(),
-                key_values(key),
-            )
-
-    def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key whose SHA-256 is ``key_hash``, or None."""
-        rows = self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = %s", (key_hash,))
-        return key_from_row(rows[0]) if rows else None
-
-    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
-        """Every key (of one tenant), oldest first."""
-        where, params = ("WHERE tenant = %s", (tenant,)) if tenant is not None else ("", ())
-        rows = self._fetch(
-            f"SELECT {KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, id", params
-        )
-        return [key_from_row(r) for r in rows]
-
-    def delete_key(self, key_id: str) -> bool:
-        """Revoke a key; False when there was none with that id."""
-        with self._connection() as conn:
-            return conn.execute(b"DELETE FROM api_keys WHERE id = %s", (key_id,)).rowcount > 0
-
-    # -- metrics ----------------------------------------------------------------------------
-
-    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
-        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
-        if rows:
-            with self._connection() as conn, conn.cursor() as c:
-                c.executemany(metrics_upsert("%s").encode(), [metric_values(r) for r in rows])
-
-    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
-        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
-        rows = self._fetch(METRICS_SELECT.format(mark="%s"), (tenant, since))
-        return [metric_from_row(r) for r in rows]
-
-    # -- graph ----------------------------------------------------------------------------
+    # -- sessions (see SQLMethods) -------------------------------------------------------
 
     @contextmanager
     def _graph_conn(self) -> Iterator[GraphSQL]:
-        # One pooled connection (and transaction) for the whole graph call.
+        # One pooled connection (and transaction) for the whole call.
         with self._connection() as conn, conn.cursor() as c:
             yield self._graph(c)
 
-    def graph_lookup(
-        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
-    ) -> list[tuple[str, str, int]]:
-        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
-        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
-        with self._graph_conn() as g:
-            return g.lookup(scope, norms, cap, first_words)
+    def _reading(self) -> AbstractContextManager[GraphSQL]:
+        return self._graph_conn()
 
-    def graph_lookup_many(
-        self, requests: Sequence[LookupRequest], cap: int
-    ) -> list[list[tuple[str, str, int]]]:
-        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
-        with self._graph_conn() as g:
-            return g.lookup_many(requests, cap)
-
-    def graph_links(
-        self,
-        scope: Scope,
-        where: Node | None,
-        entity_ids: Sequence[str],
-        within: Sequence[int] | None = None,
-    ) -> list[tuple[str, int, str]]:
-        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
-        with self._graph_conn() as g:
-            return g.links(scope, where, entity_ids, within)
-
-    def graph_neighbours(
-        self, scope: Scope, entity_ids: Sequence[str], cap: int
-    ) -> list[tuple[str, str, int]]:
-        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
-        with self._graph_conn() as g:
-            return g.neighbours(scope, entity_ids, cap)
-
-    def graph_relations(
-        self,
-        scope: Scope,
-        entity_ids: Sequence[str] | None,
-        *,
-        include_invalid: bool = False,
-        limit: int = 100,
-    ) -> list[RelationRow]:
-        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
-        with self._graph_conn() as g:
-            return g.relations(scope, entity_ids, include_invalid=include_invalid, limit=limit)
-
-    def graph_entities(
-        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
-    ) -> list[EntityRow]:
-        """Entities in scope, most linked first."""
-        with self._graph_conn() as g:
-            return g.entities(scope, limit=limit, ids=ids)
-
-    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
-        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
-        with self._graph_conn() as g:
-            return g.merge(tenant, source_id, target_id, at)
-
-    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
-        """Undo a recorded merge, in one transaction."""
-        with self._graph_conn() as g:
-            return g.unmerge(tenant, merge_id, at)
-
-    def graph_export(
-        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
-    ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
-        with self._graph_conn() as g:
-            return g.export(scope, part, after, limit)
-
-    def feedback_export(
-        self, scope: Scope, *, after: str = "", limit: int = 1000
-    ) -> list[Feedback]:
-        """One page of the scope's feedback, without query vectors."""
-        with self._graph_conn() as g:
-            return g.feedback_page(scope, after, limit)
-
-    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are stored feedback rows."""
-        with self._graph_conn() as g:
-            return g.feedback_stored(ids)
-
-    def graph_counts(self, tenant: str) -> dict[str, int]:
-        """Graph rows of ``tenant`` by kind, for ``stats``."""
-        with self._graph_conn() as g:
-            return g.counts(tenant)
-
-    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
-        with self._graph_conn() as g:
-            return g.restore(tenant, graph)
+    def _writing(self) -> AbstractContextManager[GraphSQL]:
+        return self._graph_conn()
 
     # -- maintenance ----------------------------------------------------------------------
-
-    def reset(self, tenant: str | None = None) -> None:
-        """Erase memories, vectors and history (of one tenant, or everything)."""
-        with self._connection() as conn, conn.cursor() as c:
-            self._graph(c).reset(tenant)
-            for table in ("memories", "history", "episodes", "feedback"):
-                if tenant is None:
-                    conn.execute(f"DELETE FROM {table}".encode())
-                else:
-                    conn.execute(f"DELETE FROM {table} WHERE tenant = %s".encode(), (tenant,))
 
     def stats(self, tenant: str) -> dict[str, Any]:
         """Counts by status and by scope, and the size of the tables."""

@@ -17,45 +17,29 @@ import numpy.typing as npt
 
 from engramdb.errors import ConflictError, StoreError
 from engramdb.filters import Node
-from engramdb.graph.models import (
-    EntityRow,
-    GraphImport,
-    GraphItem,
-    GraphPart,
-    MergeRecord,
-    RelationRow,
-)
 from engramdb.models import (
-    ApiKey,
     Episode,
     Feedback,
     HistoryEntry,
     MemoryRecord,
-    MetricRow,
     Scope,
     Tombstone,
     WriteBatch,
 )
 from engramdb.store.base import ACTIVE_ONLY
-from engramdb.store.graphsql import GraphSQL, LookupRequest
+from engramdb.store.graphsql import GraphSQL
+from engramdb.store.sql_methods import SQLMethods
 from engramdb.store.sqlite import lifecycle, schema
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
 from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
     HISTORY_COLUMNS,
-    KEY_COLUMNS,
     MEMORY_COLUMNS,
-    METRICS_SELECT,
     changed_columns,
     episode_values,
     history_values,
-    key_from_row,
-    key_values,
     memory_values,
-    metric_from_row,
-    metric_values,
-    metrics_upsert,
     row_scope,
     valid_at_sql,
     visibility_sql,
@@ -80,7 +64,7 @@ def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
 
 
-class SQLiteStore:
+class SQLiteStore(SQLMethods):
     """The embedded store. Safe to share between threads; several processes may open one file.
 
     Example::
@@ -130,6 +114,16 @@ class SQLiteStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[GraphSQL]:
+        with self._lock:
+            yield self._graph(self._conn)
+
+    @contextmanager
+    def _writing(self) -> Iterator[GraphSQL]:
+        with self._write() as c:
+            yield self._graph(c)
 
     def apply(self, batch: WriteBatch) -> None:
         """Apply inserts, changes and deletes in one transaction, with history rows.
@@ -685,101 +679,6 @@ class SQLiteStore:
             out.append(0.0 if vec is None else float(vec @ query))
         return out
 
-    # -- graph ----------------------------------------------------------------------------
-
-    def graph_lookup(
-        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
-    ) -> list[tuple[str, str, int]]:
-        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
-        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
-        with self._lock:
-            return self._graph(self._conn).lookup(scope, norms, cap, first_words)
-
-    def graph_lookup_many(
-        self, requests: Sequence[LookupRequest], cap: int
-    ) -> list[list[tuple[str, str, int]]]:
-        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
-        with self._lock:
-            return self._graph(self._conn).lookup_many(requests, cap)
-
-    def graph_links(
-        self,
-        scope: Scope,
-        where: Node | None,
-        entity_ids: Sequence[str],
-        within: Sequence[int] | None = None,
-    ) -> list[tuple[str, int, str]]:
-        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
-        with self._lock:
-            return self._graph(self._conn).links(scope, where, entity_ids, within)
-
-    def graph_neighbours(
-        self, scope: Scope, entity_ids: Sequence[str], cap: int
-    ) -> list[tuple[str, str, int]]:
-        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
-        with self._lock:
-            return self._graph(self._conn).neighbours(scope, entity_ids, cap)
-
-    def graph_relations(
-        self,
-        scope: Scope,
-        entity_ids: Sequence[str] | None,
-        *,
-        include_invalid: bool = False,
-        limit: int = 100,
-    ) -> list[RelationRow]:
-        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
-        with self._lock:
-            return self._graph(self._conn).relations(
-                scope, entity_ids, include_invalid=include_invalid, limit=limit
-            )
-
-    def graph_entities(
-        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
-    ) -> list[EntityRow]:
-        """Entities in scope, most linked first."""
-        with self._lock:
-            return self._graph(self._conn).entities(scope, limit=limit, ids=ids)
-
-    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
-        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
-        with self._write() as c:
-            return self._graph(c).merge(tenant, source_id, target_id, at)
-
-    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
-        """Undo a recorded merge, in one transaction."""
-        with self._write() as c:
-            return self._graph(c).unmerge(tenant, merge_id, at)
-
-    def graph_export(
-        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
-    ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
-        with self._lock:
-            return self._graph(self._conn).export(scope, part, after, limit)
-
-    def feedback_export(
-        self, scope: Scope, *, after: str = "", limit: int = 1000
-    ) -> list[Feedback]:
-        """One page of the scope's feedback, without query vectors."""
-        with self._lock:
-            return self._graph(self._conn).feedback_page(scope, after, limit)
-
-    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are stored feedback rows."""
-        with self._lock:
-            return self._graph(self._conn).feedback_stored(ids)
-
-    def graph_counts(self, tenant: str) -> dict[str, int]:
-        """Graph rows of ``tenant`` by kind, for ``stats``."""
-        with self._lock:
-            return self._graph(self._conn).counts(tenant)
-
-    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
-        with self._write() as c:
-            return self._graph(c).restore(tenant, graph)
-
     # -- vector caches --------------------------------------------------------------------
 
     def _last_seq(self) -> int:
@@ -892,63 +791,11 @@ class SQLiteStore:
         """Nothing to suspend for a large load: vectors are searched exactly from a cache."""
         return nullcontext()
 
-    # -- API keys ---------------------------------------------------------------------------
-
-    def put_key(self, key: ApiKey) -> None:
-        """Store a new API key (by its hash)."""
-        with self._write() as c:
-            c.execute(
-                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                key_values(key),
-            )
-
-    def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key whose SHA-256 is ``key_hash``, or None."""
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
-            ).fetchone()
-        return None if row is None else key_from_row(row)
-
-    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
-        """Every key (of one tenant), oldest first."""
-        where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, id", params
-            ).fetchall()
-        return [key_from_row(r) for r in rows]
-
-    def delete_key(self, key_id: str) -> bool:
-        """Revoke a key; False when there was none with that id."""
-        with self._write() as c:
-            return c.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
-
-    # -- metrics ----------------------------------------------------------------------------
-
-    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
-        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
-        if rows:
-            with self._write() as c:
-                c.executemany(metrics_upsert("?"), [metric_values(r) for r in rows])
-
-    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
-        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(METRICS_SELECT.format(mark="?"), (tenant, since)).fetchall()
-        return [metric_from_row(r) for r in rows]
-
     # -- maintenance ----------------------------------------------------------------------
 
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
-        with self._write() as c:
-            self._graph(c).reset(tenant)
-            for table in ("memories", "history", "episodes", "feedback"):
-                if tenant is None:
-                    c.execute(f"DELETE FROM {table}")
-                else:
-                    c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+        super().reset(tenant)
         self._caches.clear()
 
     def stats(self, tenant: str) -> dict[str, Any]:
