@@ -7,6 +7,10 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from engramdb.errors import StoreError
 from engramdb.filters import And, Cond, Node, Not, Or
 from engramdb.models import ApiKey, Change, Episode, MetricRow, NewMemory, Scope
 
@@ -201,6 +205,29 @@ def history_values(
         reason,
         at,
     )
+
+
+def change_history(change: Change, row: Sequence[Any], at: str) -> tuple[Any, ...]:
+    """The history row of ``change`` to the memory read (before the change) as
+    (rowid, tenant, memory, user_id, agent_id, run_id)."""
+    old = row[2]
+    return history_values(
+        change.id,
+        row_scope(row[1], *row[3:6]),
+        change.event,
+        old,
+        change.memory or old,
+        at,
+        reason=change.reason,
+    )
+
+
+def checked_vector(memory_id: str, value: Any, dims: int) -> npt.NDArray[np.float32]:
+    """``value`` as float32, or :class:`StoreError` when it is not of the store's ``dims``."""
+    vec = np.asarray(value, dtype=np.float32)
+    if vec.shape != (dims,):
+        raise StoreError(f"vector of {memory_id} has shape {vec.shape}, not ({dims},)")
+    return vec
 
 
 def visibility_sql(

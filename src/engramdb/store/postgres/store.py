@@ -42,6 +42,7 @@ from engramdb.store.postgres import lifecycle, schema, writes
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sql_methods import SQLMethods
 from engramdb.store.sqltree import (
+    checked_vector,
     valid_at_sql,
     visibility_sql,
 )
@@ -132,10 +133,7 @@ class PostgresStore(SQLMethods):
     # -- writes ---------------------------------------------------------------------------
 
     def _vector(self, memory_id: str, vector: Any) -> npt.NDArray[np.float32]:
-        vec = np.asarray(vector, dtype=np.float32)
-        if vec.shape != (self.dims,):
-            raise StoreError(f"vector of {memory_id} has shape {vec.shape}, not ({self.dims},)")
-        return vec
+        return checked_vector(memory_id, vector, self.dims)
 
     def apply(self, batch: WriteBatch) -> None:
         """Apply inserts, changes and deletes in one transaction, with history rows.

@@ -29,18 +29,10 @@ from engramdb.models import (
 from engramdb.store.base import ACTIVE_ONLY
 from engramdb.store.graphsql import GraphSQL
 from engramdb.store.sql_methods import SQLMethods
-from engramdb.store.sqlite import lifecycle, schema
+from engramdb.store.sqlite import lifecycle, schema, writes
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
 from engramdb.store.sqltree import (
-    EPISODE_COLUMNS,
-    HISTORY_COLUMNS,
-    MEMORY_COLUMNS,
-    changed_columns,
-    episode_values,
-    history_values,
-    memory_values,
-    row_scope,
     valid_at_sql,
     visibility_sql,
 )
@@ -51,10 +43,7 @@ _RECORD_COLS = (
     "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
     "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
 )
-_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join('?' * 11)})"
 _ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
-# Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
-_CHANGELOG_KEEP = 50_000
 _MAX_CACHES = 64
 # Most matching rows bm25() may score in one keyword search (see _affordable_terms).
 _TERM_BUDGET = 4000
@@ -147,132 +136,8 @@ class SQLiteStore(SQLMethods):
         )
 
     def _apply(self, batch: WriteBatch) -> None:
-        at = batch.at or _now_iso()
-        rowids: dict[str, int] = {}
         with self._write() as c:
-            graph = self._graph(c)
-            c.executemany(
-                f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
-                [episode_values(e) for e in batch.episodes],
-            )
-            c.executemany(
-                "UPDATE episodes SET status = ?, facts = ?, error = ? WHERE id = ?",
-                [(u.status, u.facts, u.error, u.id) for u in batch.episode_status],
-            )
-            for new in batch.inserts:
-                vec = np.asarray(new.vector, dtype=np.float32)
-                if vec.shape != (self.dims,):
-                    raise StoreError(
-                        f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)"
-                    )
-                cur = c.execute(
-                    f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                    memory_values(new),
-                )
-                assert cur.lastrowid is not None
-                rowids[new.id] = cur.lastrowid
-                c.execute(
-                    "INSERT INTO memory_vectors (rowid, vector) VALUES (?, ?)",
-                    (cur.lastrowid, vec.tobytes()),
-                )
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        new.id, new.scope, "ADD", None, new.memory, new.created_at, role=new.role
-                    ),
-                )
-            for ch in batch.changes:
-                row = c.execute(
-                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
-                    "WHERE id = ?",
-                    (ch.id,),
-                ).fetchone()
-                if row is None:
-                    raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row[:3]
-                rowids[ch.id] = rowid
-                columns = changed_columns(ch)
-                sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
-                params: list[Any] = [at, *(val for _, val in columns)]
-                c.execute(
-                    f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid)
-                )
-                if ch.vector is not None:
-                    vec = np.asarray(ch.vector, dtype=np.float32)
-                    if vec.shape != (self.dims,):
-                        raise StoreError(
-                            f"vector of {ch.id} has shape {vec.shape}, not ({self.dims},)"
-                        )
-                    c.execute(
-                        "UPDATE memory_vectors SET vector = ? WHERE rowid = ?",
-                        (vec.tobytes(), rowid),
-                    )
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        ch.id,
-                        row_scope(tenant, *row[3:]),
-                        ch.event,
-                        old,
-                        ch.memory or old,
-                        at,
-                        reason=ch.reason,
-                    ),
-                )
-            for item in batch.graph:
-                if item.memory_id not in rowids:
-                    got = c.execute(
-                        "SELECT rowid FROM memories WHERE id = ?", (item.memory_id,)
-                    ).fetchone()
-                    if got is not None:
-                        rowids[item.memory_id] = got[0]
-            graph.write([(g, rowids[g.memory_id]) for g in batch.graph if g.memory_id in rowids])
-            for ch in batch.changes:
-                if ch.status is not None and ch.status != "active":
-                    graph.invalidate(rowids[ch.id], ch.invalid_at or at)
-            doomed = []
-            for memory_id in dict.fromkeys(batch.deletes):
-                row = c.execute(
-                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
-                    "WHERE id = ?",
-                    (memory_id,),
-                ).fetchone()
-                if row is not None:
-                    doomed.append((memory_id, row))
-            graph.unlink([row[0] for _, row in doomed])
-            for memory_id, row in doomed:
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        memory_id, row_scope(*row[1:2], *row[3:]), "DELETE", row[2], None, at
-                    ),
-                )
-                c.execute("DELETE FROM memories WHERE rowid = ?", (row[0],))
-            c.executemany(
-                "INSERT INTO feedback (id, memory_id, tenant, signal, note, query, query_vector, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        f.id,
-                        f.memory_id,
-                        f.tenant,
-                        f.signal,
-                        f.note,
-                        f.query,
-                        None
-                        if f.query_vector is None
-                        else np.asarray(f.query_vector, np.float32).tobytes(),
-                        f.created_at,
-                    )
-                    for f in batch.feedback
-                ],
-            )
-            self._prune_changelog(c)
-
-    def _prune_changelog(self, c: sqlite3.Connection) -> None:
-        last = c.execute("SELECT max(seq) FROM changelog").fetchone()[0] or 0
-        if last % 1000 == 0 and last > _CHANGELOG_KEEP:
-            c.execute("DELETE FROM changelog WHERE seq <= ?", (last - _CHANGELOG_KEEP,))
+            writes.apply_batch(c, batch, batch.at or _now_iso(), self.dims, self._graph(c))
 
     # -- reads ----------------------------------------------------------------------------
 
