@@ -4,6 +4,7 @@ filter. Each backend supplies its placeholder and how one condition becomes SQL.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -123,6 +124,19 @@ def memory_values(new: NewMemory) -> tuple[Any, ...]:
         new.importance,
         new.expires_at,
     )
+
+
+#: A memory row as both stores read it (alias ``m``): the record's fields after the rowid.
+RECORD_COLUMNS = (
+    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
+    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
+    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
+)
+
+
+def now_iso() -> str:
+    """The current UTC time as stored (whole seconds, six zero decimals, ``+00:00``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
 
 
 #: Columns of an api_keys row, in the order :func:`key_values` gives them and

@@ -3,17 +3,13 @@
 A plain DSN client: any PostgreSQL with the ``vector`` extension serves. Connections come from
 a pool; each ``apply`` is one transaction. Every read names the scope in its WHERE clause.
 
-Vector search chooses its plan per query (see :meth:`PostgresStore.vector_search`): filtered
-HNSW on its own returns too few rows for a small scope, so small scopes get an exact scan of
-the rows the scope's btree selects, and large ones HNSW with iterative scanning, checked for
-a full result and redone exactly when it comes back short.
+Search (keyword, vector, similarities) is in :mod:`engramdb.store.postgres.search`; the
+methods every SQL store runs alike come from :mod:`engramdb.store.sql_methods`.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -39,55 +35,35 @@ from engramdb.models import (
 from engramdb.store.base import ACTIVE_ONLY
 from engramdb.store.graphsql import GraphSQL
 from engramdb.store.postgres import lifecycle, schema, writes
+from engramdb.store.postgres.search import (
+    ACTIVE,
+    EF_SEARCH,
+    EXACT_MAX_ROWS,
+    Conn,
+    PostgresSearch,
+    as_array,
+)
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
 from engramdb.store.sql_methods import SQLMethods
 from engramdb.store.sqltree import (
+    RECORD_COLUMNS,
     checked_vector,
+    now_iso,
     valid_at_sql,
     visibility_sql,
 )
 
-Conn = psycopg.Connection[tuple[Any, ...]]
-
-_RECORD_COLS = (
-    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
-    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
-    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
-)
-_ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
 _EPISODE_COLS = (
     "e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, e.name, e.content, "
     "e.images, e.metadata, e.created_at, e.status, e.error, e.facts"
 )
-#: A scope (after filters) with at most this many rows is searched exactly; above it, HNSW.
-#: Measured at 100k x 384-d (bench/postgres.py): an exact scan costs ~5 us a row (heap
-#: fetches through the scope btree), ~30 ms at 5k rows, where HNSW with iterative scans costs
-#: about the same at recall 0.996; below it exact is faster and always right.
-EXACT_MAX_ROWS = 5_000
-#: HNSW candidate list size for scoped searches (raised to 2k when k is larger).
-EF_SEARCH = 200
-#: Most matching rows one keyword search over a large scope scores (see keyword_search).
-TERM_BUDGET = 4000
-# BM25 parameters, as in the SQLite store.
-_K1, _B = 1.2, 0.75
-
-
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
-
-
-def _array(value: Any) -> npt.NDArray[np.float32]:
-    # pgvector hands back a Vector (or an ndarray, depending on its version).
-    if hasattr(value, "to_numpy"):
-        value = value.to_numpy()
-    return np.asarray(value, dtype=np.float32)
 
 
 def _redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"password=\S+", "password=***", dsn))
 
 
-class PostgresStore(SQLMethods):
+class PostgresStore(PostgresSearch, SQLMethods):
     """The server store. Safe to share between threads; any number of processes may use it.
 
     Example::
@@ -153,11 +129,11 @@ class PostgresStore(SQLMethods):
             c.execute(sql.encode(), list(params))
             return c.fetchall() if c.description is not None else []
 
-        return GraphSQL(run, "%s", scope_sql, where_sql, _now_iso())
+        return GraphSQL(run, "%s", scope_sql, where_sql, now_iso())
 
     def _apply(self, batch: WriteBatch) -> None:
         with self._connection() as conn, conn.cursor() as c:
-            writes.apply_batch(c, batch, batch.at or _now_iso(), self._vector, self._graph(c))
+            writes.apply_batch(c, batch, batch.at or now_iso(), self._vector, self._graph(c))
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
         """Insert new memories with their ADD history rows, in one transaction (no graph).
@@ -190,7 +166,7 @@ class PostgresStore(SQLMethods):
             importance=float(r[18]),
             access_count=int(r[19]),
             last_accessed_at=r[20],
-            vector=_array(r[21]) if with_vector else None,
+            vector=as_array(r[21]) if with_vector else None,
         )
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -200,7 +176,7 @@ class PostgresStore(SQLMethods):
     def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
         """One memory of ``tenant`` by id (any status), or None."""
         rows = self._fetch(
-            f"SELECT {_RECORD_COLS} FROM memories m WHERE m.id = %s AND m.tenant = %s",
+            f"SELECT {RECORD_COLUMNS} FROM memories m WHERE m.id = %s AND m.tenant = %s",
             (memory_id, tenant),
         )
         return self._record(rows[0]) if rows else None
@@ -213,7 +189,7 @@ class PostgresStore(SQLMethods):
             return {}
         vcol = ", m.embedding" if with_vectors else ""
         rows = self._fetch(
-            f"SELECT {_RECORD_COLS}{vcol} FROM memories m WHERE m.rowid = ANY(%s)",
+            f"SELECT {RECORD_COLUMNS}{vcol} FROM memories m WHERE m.rowid = ANY(%s)",
             (list(rowids),),
         )
         return {r[0]: self._record(r, with_vectors) for r in rows}
@@ -231,9 +207,9 @@ class PostgresStore(SQLMethods):
         """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
-        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "%s")
+        v_sql, v_params = visibility_sql("m", statuses, include_expired, now_iso(), "%s")
         rows = self._fetch(
-            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
+            f"SELECT {RECORD_COLUMNS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
             "ORDER BY m.created_at DESC, m.rowid DESC LIMIT %s OFFSET %s",
             [*s_params, *v_params, *w_params, limit, offset],
         )
@@ -243,9 +219,9 @@ class PostgresStore(SQLMethods):
         """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
-        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "%s")
+        t_sql, t_params = valid_at_sql("m", at, now_iso(), "%s")
         rows = self._fetch(
-            f"SELECT {_RECORD_COLS}, m.embedding FROM memories m WHERE {s_sql} AND {t_sql} "
+            f"SELECT {RECORD_COLUMNS}, m.embedding FROM memories m WHERE {s_sql} AND {t_sql} "
             f"AND {w_sql} ORDER BY m.rowid",
             [*s_params, *t_params, *w_params],
         )
@@ -276,8 +252,8 @@ class PostgresStore(SQLMethods):
         s_sql, s_params = scope_sql(scope)
         w_sql, w_params = where_sql(where)
         rows = self._fetch(
-            f"SELECT count(*) FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql}",
-            [*s_params, _now_iso(), *w_params],
+            f"SELECT count(*) FROM memories m WHERE {s_sql} AND {ACTIVE} AND {w_sql}",
+            [*s_params, now_iso(), *w_params],
         )
         return int(rows[0][0])
 
@@ -307,7 +283,7 @@ class PostgresStore(SQLMethods):
                     r[5],
                     r[6],
                     r[7],
-                    query_vector=None if r[8] is None else _array(r[8]),
+                    query_vector=None if r[8] is None else as_array(r[8]),
                 ),
             )
             for r in rows
@@ -331,7 +307,7 @@ class PostgresStore(SQLMethods):
         last = 0
         while True:
             rows = self._fetch(
-                f"SELECT {_RECORD_COLS}{vcol} FROM memories m "
+                f"SELECT {RECORD_COLUMNS}{vcol} FROM memories m "
                 f"WHERE {s_sql} AND m.rowid > %s ORDER BY m.rowid LIMIT %s",
                 [*s_params, last, page],
             )
@@ -451,170 +427,6 @@ class PostgresStore(SQLMethods):
                 )
         return len(dead)
 
-    # -- search ---------------------------------------------------------------------------
-
-    def keyword_search(
-        self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
-    ) -> list[tuple[int, float]]:
-        """BM25 over the scope's memories for any of ``terms`` (OR, english stemming).
-
-        Each term becomes its own ``plainto_tsquery`` (which quotes it safely); statistics
-        (document count, document frequency, mean length in characters) are the scope's own,
-        as in the SQLite store, so scores mean the same on both backends. A scope of at most
-        :attr:`exact_max_rows` rows is read once and matched in memory; a larger one goes
-        through the GIN index, keeping terms rarest first within :data:`TERM_BUDGET` postings
-        (a term in tens of thousands of rows costs much and, with its low IDF, adds little).
-        """
-        terms = list(dict.fromkeys(t for t in terms if t and t.strip()))
-        if not terms or k <= 0:
-            return []
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        now = _now_iso()
-        with self._connection() as conn:
-            got = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {s_sql} AND {_ACTIVE} "
-                "LIMIT %s) s".encode(),
-                [*s_params, now, self.exact_max_rows + 1],
-            ).fetchone()
-            small = got is not None and int(got[0]) <= self.exact_max_rows
-            if not small:
-                terms = self._affordable_terms(conn, terms, s_sql, s_params, now)
-                if not terms:
-                    return []
-            values = ", ".join("(%s::int, plainto_tsquery('english', %s))" for _ in terms)
-            term_params: list[Any] = []
-            for i, t in enumerate(terms):
-                term_params.extend([i, t])
-            if small:
-                # Read the scope once (its btree): statistics and matches both come from it.
-                body = (
-                    "live AS MATERIALIZED (SELECT m.rowid, m.tsv, char_length(m.memory) AS len, "
-                    f"({w_sql}) AS ok FROM memories m WHERE {s_sql} AND {_ACTIVE}), "
-                    "n AS (SELECT count(*) AS n, greatest(coalesce(avg(len) FILTER (WHERE ok), 1), "
-                    "1) AS avglen FROM live), "
-                    "hits AS (SELECT t.i, l.rowid, l.len FROM terms t JOIN live l "
-                    "ON l.ok AND l.tsv @@ t.q WHERE numnode(t.q) > 0)"
-                )
-                params = [*term_params, *w_params, *s_params, now]
-            else:
-                body = (
-                    "n AS (SELECT count(*) AS n, greatest(coalesce(avg(char_length(m.memory)) "
-                    f"FILTER (WHERE {w_sql}), 1), 1) AS avglen FROM memories m "
-                    f"WHERE {s_sql} AND {_ACTIVE}), "
-                    "hits AS (SELECT t.i, m.rowid, char_length(m.memory) AS len FROM terms t "
-                    "JOIN memories m ON m.tsv @@ t.q WHERE numnode(t.q) > 0 AND "
-                    f"{s_sql} AND {_ACTIVE} AND {w_sql})"
-                )
-                params = [*term_params, *w_params, *s_params, now, *s_params, now, *w_params]
-            sql = (
-                f"WITH terms (i, q) AS (VALUES {values}), {body}, "
-                "df AS (SELECT i, count(*) AS df FROM hits GROUP BY i) "
-                "SELECT h.rowid, sum(ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5)) * %s "
-                "/ (1 + %s * (1 - %s + %s * h.len / n.avglen))) AS score "
-                "FROM hits h JOIN df USING (i) CROSS JOIN n "
-                "GROUP BY h.rowid ORDER BY score DESC, h.rowid LIMIT %s"
-            )
-            params += [_K1 + 1, _K1, _B, _B, k]
-            rows = conn.execute(sql.encode(), params).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-    def _affordable_terms(
-        self, conn: Conn, terms: list[str], s_sql: str, s_params: list[Any], now: str
-    ) -> list[str]:
-        counted = []
-        for term in terms:
-            got = conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM memories m WHERE "
-                f"m.tsv @@ plainto_tsquery('english', %s) AND {s_sql} AND {_ACTIVE} "
-                "LIMIT %s) s".encode(),
-                [term, *s_params, now, TERM_BUDGET + 1],
-            ).fetchone()
-            df = int(got[0]) if got else 0
-            if df:
-                counted.append((df, term))
-        kept, total = [], 0
-        for df, term in sorted(counted):
-            if total + df > TERM_BUDGET:
-                break
-            kept.append(term)
-            total += df
-        return kept
-
-    def vector_search(
-        self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        """(rowid, cosine) of the ``k`` nearest active memories in scope, best first.
-
-        The plan is chosen here, not left to the planner (which picks HNSW even for a scope of
-        a few rows and then returns almost none of them): the scope's matching rows are
-        counted up to :attr:`exact_max_rows`; at or below it they are scanned exactly through
-        the scope's btree (recall 1.0); above it HNSW runs with ``hnsw.iterative_scan`` and a
-        large ``ef_search``, and a short answer is redone exactly.
-        """
-        if k <= 0:
-            return []
-        q = np.asarray(query, dtype=np.float32)
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        base = f"{s_sql} AND {_ACTIVE} AND {w_sql}"
-        params = [*s_params, _now_iso(), *w_params]
-        with self._connection() as conn:
-            got = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {base} LIMIT %s) s".encode(),
-                [*params, self.exact_max_rows + 1],
-            ).fetchone()
-            n = int(got[0]) if got else 0
-            if n == 0:
-                return []
-            if n > self.exact_max_rows:
-                rows = self._hnsw(conn, base, params, q, k)
-                if len(rows) >= k:
-                    return rows
-            return self._exact(conn, base, params, q, k)
-
-    @staticmethod
-    def _exact(
-        conn: Conn, base: str, params: list[Any], q: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        # The materialised CTE keeps the planner off the HNSW index: the scope's rows come
-        # from the btree and are sorted by exact distance.
-        rows = conn.execute(
-            "WITH s AS MATERIALIZED (SELECT m.rowid, m.embedding <=> %s AS d FROM memories m "
-            f"WHERE {base}) SELECT rowid, 1 - d FROM s ORDER BY d, rowid LIMIT %s".encode(),
-            [q, *params, k],
-        ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows if not math.isnan(r[1])]
-
-    def _hnsw(
-        self, conn: Conn, base: str, params: list[Any], q: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        ef = min(max(self.ef_search, 2 * k), 1000)
-        # SET LOCAL lasts until the pool's context commits this read transaction.
-        conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}".encode())
-        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-        conn.execute("SET LOCAL hnsw.max_scan_tuples = 50000")
-        rows = conn.execute(
-            f"SELECT m.rowid, 1 - (m.embedding <=> %s) FROM memories m WHERE {base} "
-            "ORDER BY m.embedding <=> %s LIMIT %s".encode(),
-            [q, *params, q, k],
-        ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows if not math.isnan(r[1])]
-
-    def similarities(
-        self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
-    ) -> list[float]:
-        """Cosine of ``query`` with each row's vector (0.0 for rows not in the tenant)."""
-        if not rowids:
-            return []
-        rows = self._fetch(
-            "SELECT rowid, embedding FROM memories WHERE rowid = ANY(%s) AND tenant = %s",
-            (list(rowids), scope.tenant),
-        )
-        vecs = {int(r[0]): _array(r[1]) for r in rows}
-        q = np.asarray(query, dtype=np.float32)
-        return [float(vecs[r] @ q) if r in vecs else 0.0 for r in rowids]
-
     def existing_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are memories of ``tenant`` (any status), in one query."""
         if not ids:
@@ -697,7 +509,7 @@ class PostgresStore(SQLMethods):
                     "(expires_at IS NULL OR expires_at > %s)), max(updated_at) FROM memories "
                     f"WHERE tenant = %s AND {col} IS NOT NULL GROUP BY {col} "
                     f'ORDER BY max(updated_at) DESC, {col} COLLATE "C"'.encode(),
-                    (_now_iso(), tenant),
+                    (now_iso(), tenant),
                 ).fetchall()
                 out.extend(
                     {"kind": kind, "id": r[0], "memories": int(r[1] or 0), "last_activity": r[2]}
