@@ -17,8 +17,9 @@ The class is assembled from :mod:`~engramdb.store.graph_base` (runner and shared
 batched), :mod:`~engramdb.store.graph_writes` (unlinking, cleanup, merges),
 :mod:`~engramdb.store.graph_dump` (export pages), :mod:`~engramdb.store.graph_restore` (the
 import write), :mod:`~engramdb.store.feedback_sql` (feedback rows for an export) and
-:mod:`~engramdb.store.admin_sql` (API keys, metrics, a reset's row deletes), the last two here
-for the shared runner.
+:mod:`~engramdb.store.admin_sql` (API keys, metrics, a reset's row deletes) and
+:mod:`~engramdb.store.record_sql` (memory, history, feedback and episode reads), the last
+three here for the shared runner.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from engramdb.store.graph_dump import GraphDump
 from engramdb.store.graph_reads import MAX_SOURCES
 from engramdb.store.graph_restore import GraphRestore
 from engramdb.store.graph_writes import GraphWrites
+from engramdb.store.record_sql import RecordSQL
 
 __all__ = [
     "MAX_SOURCES",
@@ -42,5 +44,6 @@ __all__ = [
 ]
 
 
-class GraphSQL(GraphWrites, GraphDump, GraphRestore, FeedbackSQL, AdminSQL):
-    """Graph reads and writes over one connection (see the module docstring)."""
+class GraphSQL(GraphWrites, GraphDump, GraphRestore, FeedbackSQL, AdminSQL, RecordSQL):
+    """Graph reads and writes over one connection (see the module docstring); each store
+    subclasses it with its database's answers to :class:`RecordSQL`'s questions."""

@@ -1,4 +1,5 @@
-"""The store methods both SQL backends run the same way, written once.
+"""The store methods both SQL backends run the same way, written once (the graph's are in
+:mod:`engramdb.store.graph_methods`).
 
 Each method here opens a session of the backend's and runs statements of
 :class:`~engramdb.store.graphsql.GraphSQL` (SQL text written once, placeholders filled in per
@@ -10,24 +11,28 @@ database). A backend says only how a session is had: :meth:`SQLMethods._reading`
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from typing import ClassVar
 
+from engramdb.errors import ConflictError
 from engramdb.filters import Node
-from engramdb.graph.models import (
-    EntityRow,
-    GraphImport,
-    GraphItem,
-    GraphPart,
-    MergeRecord,
-    RelationRow,
+from engramdb.models import (
+    ApiKey,
+    Episode,
+    Feedback,
+    HistoryEntry,
+    MemoryRecord,
+    MetricRow,
+    Scope,
+    WriteBatch,
 )
-from engramdb.models import ApiKey, Feedback, MetricRow, Scope
-from engramdb.store.graphsql import GraphSQL, LookupRequest
+from engramdb.store.base import ACTIVE_ONLY
+from engramdb.store.graphsql import GraphSQL
 
 
-class SQLMethods(ABC):
-    """Graph, feedback-export, API-key, metrics and reset methods of a SQL store."""
+class SQLSessions(ABC):
+    """How a backend opens a session of the shared SQL (the only thing it must say)."""
 
     @abstractmethod
     def _reading(self) -> AbstractContextManager[GraphSQL]:
@@ -37,98 +42,125 @@ class SQLMethods(ABC):
     def _writing(self) -> AbstractContextManager[GraphSQL]:
         """A session in one write transaction: committed on success, rolled back otherwise."""
 
-    # -- graph ----------------------------------------------------------------------------
 
-    def graph_lookup(
-        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
-    ) -> list[tuple[str, str, int]]:
-        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
-        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
+class SQLMethods(SQLSessions):
+    """Writes' error handling; memory, history, feedback and episode reads; API keys,
+    metrics and reset."""
+
+    #: What the driver raises when a write's id is already taken.
+    _taken_error: ClassVar[type[Exception]]
+
+    @abstractmethod
+    def _apply(self, batch: WriteBatch) -> None:
+        """Write ``batch`` in one transaction (rolled back whole on an error)."""
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Apply inserts, changes and deletes in one transaction, with history rows.
+
+        An id that is already taken raises :class:`ConflictError` and nothing is written.
+        """
+        if not batch:
+            return
+        try:
+            self._apply(batch)
+        except self._taken_error as exc:
+            raise ConflictError(f"an id in the write is already taken: {exc}") from None
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
+        """One memory of ``tenant`` by id (any status), or None."""
         with self._reading() as g:
-            return g.lookup(scope, norms, cap, first_words)
+            return g.get(memory_id, tenant)
 
-    def graph_lookup_many(
-        self, requests: Sequence[LookupRequest], cap: int
-    ) -> list[list[tuple[str, str, int]]]:
-        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
+    def get_many(
+        self, rowids: Sequence[int], *, with_vectors: bool = False
+    ) -> dict[int, MemoryRecord]:
+        """Records by row id (missing ones absent)."""
+        if not rowids:
+            return {}
         with self._reading() as g:
-            return g.lookup_many(requests, cap)
+            return g.get_many(rowids, with_vectors)
 
-    def graph_links(
+    def list_records(
         self,
         scope: Scope,
         where: Node | None,
-        entity_ids: Sequence[str],
-        within: Sequence[int] | None = None,
-    ) -> list[tuple[str, int, str]]:
-        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
+        *,
+        limit: int,
+        offset: int = 0,
+        statuses: Sequence[str] = ACTIVE_ONLY,
+        include_expired: bool = False,
+    ) -> list[MemoryRecord]:
+        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
         with self._reading() as g:
-            return g.links(scope, where, entity_ids, within)
+            return g.list_records(scope, where, limit, offset, statuses, include_expired)
 
-    def graph_neighbours(
-        self, scope: Scope, entity_ids: Sequence[str], cap: int
-    ) -> list[tuple[str, str, int]]:
-        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
+    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
+        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
         with self._reading() as g:
-            return g.neighbours(scope, entity_ids, cap)
+            return g.records_valid_at(scope, where, at)
 
-    def graph_relations(
+    def count(self, scope: Scope, where: Node | None = None) -> int:
+        """Active memories in scope matching ``where``."""
+        with self._reading() as g:
+            return g.count(scope, where)
+
+    def ids_in_scope(self, scope: Scope) -> list[str]:
+        """Ids of every memory in scope, any status."""
+        with self._reading() as g:
+            return g.ids_in_scope(scope)
+
+    def feedback_for(self, tenant: str, rowids: Sequence[int]) -> list[tuple[int, Feedback]]:
+        """Feedback on the memories with these row ids (with query vectors), oldest first."""
+        if not rowids:
+            return []
+        with self._reading() as g:
+            return g.feedback_for(tenant, rowids)
+
+    def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
+        """Changes of one memory, oldest first."""
+        with self._reading() as g:
+            return g.history(memory_id, tenant)
+
+    def iter_all(
+        self, scope: Scope, *, with_vectors: bool = False, page: int = 500
+    ) -> Iterator[MemoryRecord]:
+        """Every memory in scope, any status, oldest first; pages by rowid, a session a page."""
+        last = 0
+        while True:
+            with self._reading() as g:
+                rows = g.records_after(scope, last, page, with_vectors)
+            for _, record in rows:
+                yield record
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
+    def episodes(
         self,
         scope: Scope,
-        entity_ids: Sequence[str] | None,
         *,
-        include_invalid: bool = False,
+        ids: Sequence[str] | None = None,
+        status: str | None = None,
         limit: int = 100,
-    ) -> list[RelationRow]:
-        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
+        newest_first: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        keywords: Sequence[str] | None = None,
+    ) -> list[Episode]:
+        """Stored raw messages in scope, optionally by id, status, time or keywords."""
         with self._reading() as g:
-            return g.relations(scope, entity_ids, include_invalid=include_invalid, limit=limit)
-
-    def graph_entities(
-        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
-    ) -> list[EntityRow]:
-        """Entities in scope, most linked first."""
-        with self._reading() as g:
-            return g.entities(scope, limit=limit, ids=ids)
-
-    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
-        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
-        with self._writing() as g:
-            return g.merge(tenant, source_id, target_id, at)
-
-    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
-        """Undo a recorded merge, in one transaction."""
-        with self._writing() as g:
-            return g.unmerge(tenant, merge_id, at)
-
-    def graph_export(
-        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
-    ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
-        with self._reading() as g:
-            return g.export(scope, part, after, limit)
-
-    def feedback_export(
-        self, scope: Scope, *, after: str = "", limit: int = 1000
-    ) -> list[Feedback]:
-        """One page of the scope's feedback, without query vectors."""
-        with self._reading() as g:
-            return g.feedback_page(scope, after, limit)
-
-    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are stored feedback rows."""
-        with self._reading() as g:
-            return g.feedback_stored(ids)
-
-    def graph_counts(self, tenant: str) -> dict[str, int]:
-        """Graph rows of ``tenant`` by kind, for ``stats``."""
-        with self._reading() as g:
-            return g.counts(tenant)
-
-    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
-        with self._writing() as g:
-            return g.restore(tenant, graph)
+            return g.episodes(
+                scope,
+                ids=ids,
+                status=status,
+                limit=limit,
+                newest_first=newest_first,
+                since=since,
+                until=until,
+                keywords=keywords,
+            )
 
     # -- API keys ---------------------------------------------------------------------------
 
