@@ -3,9 +3,9 @@
 
 Each method here opens a session of the backend's and runs statements of
 :class:`~engramdb.store.graphsql.GraphSQL` (SQL text written once, placeholders filled in per
-database). A backend says only how a session is had: :meth:`SQLMethods._reading` for reads
+database). A backend says only how a session is had: :meth:`SQLSessions._reading` for reads
 (SQLite: its shared connection under the store's lock; Postgres: a pooled connection) and
-:meth:`SQLMethods._writing` for one write transaction.
+:meth:`SQLSessions._writing` for one write transaction.
 """
 
 from __future__ import annotations

@@ -244,6 +244,18 @@ def checked_vector(memory_id: str, value: Any, dims: int) -> npt.NDArray[np.floa
     return vec
 
 
+def rarest_within(counted: Sequence[tuple[int, str]], budget: int) -> list[str]:
+    """Terms of (matching rows, term) pairs, rarest first, while their rows add up to at
+    most ``budget`` (what a keyword search may afford to score)."""
+    kept, total = [], 0
+    for df, term in sorted(counted):
+        if total + df > budget:
+            break
+        kept.append(term)
+        total += df
+    return kept
+
+
 def visibility_sql(
     alias: str, statuses: Sequence[str], include_expired: bool, now: str, mark: str
 ) -> tuple[str, list[Any]]:

@@ -21,7 +21,7 @@ import psycopg
 from engramdb.filters import Node
 from engramdb.models import Scope
 from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
-from engramdb.store.sqltree import now_iso
+from engramdb.store.sqltree import now_iso, rarest_within
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -133,7 +133,7 @@ class PostgresSearch:
     def _affordable_terms(
         self, conn: Conn, terms: list[str], s_sql: str, s_params: list[Any], now: str
     ) -> list[str]:
-        counted = []
+        counted: list[tuple[int, str]] = []
         for term in terms:
             got = conn.execute(
                 "SELECT count(*) FROM (SELECT 1 FROM memories m WHERE "
@@ -144,13 +144,7 @@ class PostgresSearch:
             df = int(got[0]) if got else 0
             if df:
                 counted.append((df, term))
-        kept, total = [], 0
-        for df, term in sorted(counted):
-            if total + df > TERM_BUDGET:
-                break
-            kept.append(term)
-            total += df
-        return kept
+        return rarest_within(counted, TERM_BUDGET)
 
     def vector_search(
         self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from psycopg.types.json import Jsonb
 
 from engramdb.store.graphsql import GraphSQL
 from engramdb.store.postgres.search import as_array
@@ -26,6 +27,11 @@ class PostgresSQL(GraphSQL):
     def json_value(value: Any) -> Any:
         """A jsonb column's value, which psycopg has decoded already."""
         return value
+
+    @staticmethod
+    def json_param(value: Any) -> Any:
+        """``value`` for a jsonb parameter."""
+        return Jsonb(value)
 
     @staticmethod
     def vector_value(value: Any) -> npt.NDArray[np.float32]:

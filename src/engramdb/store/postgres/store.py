@@ -92,13 +92,9 @@ class PostgresStore(PostgresSearch, SQLMethods, GraphMethods):
     def _vector(self, memory_id: str, vector: Any) -> npt.NDArray[np.float32]:
         return checked_vector(memory_id, vector, self.dims)
 
-    @staticmethod
-    def _graph(c: psycopg.Cursor[tuple[Any, ...]]) -> PostgresSQL:
-        return session(c)
-
     def _apply(self, batch: WriteBatch) -> None:
         with self._connection() as conn, conn.cursor() as c:
-            writes.apply_batch(c, batch, batch.at or now_iso(), self._vector, self._graph(c))
+            writes.apply_batch(c, batch, batch.at or now_iso(), self._vector, session(c))
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
         """Insert new memories with their ADD history rows, in one transaction (no graph).
@@ -128,7 +124,7 @@ class PostgresStore(PostgresSearch, SQLMethods, GraphMethods):
         if memory_id is None and scope.is_empty:
             raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
         with self._connection() as conn, conn.cursor() as cur:
-            return lifecycle.erase(conn, scope, memory_id, tombstone, self._graph(cur))
+            return lifecycle.erase(conn, scope, memory_id, tombstone, session(cur))
 
     def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
         """Records of erasures within ``scope``, newest first."""
@@ -207,19 +203,19 @@ class PostgresStore(PostgresSearch, SQLMethods, GraphMethods):
                 conn.execute(f"SET maintenance_work_mem = '{self.build_memory}'".encode())
                 conn.execute(schema.ANN_INDEX.format(concurrently="CONCURRENTLY").encode())
 
-    # -- sessions (see SQLMethods) -------------------------------------------------------
+    # -- sessions (see SQLSessions) ------------------------------------------------------
 
     @contextmanager
-    def _graph_conn(self) -> Iterator[GraphSQL]:
+    def _pooled_session(self) -> Iterator[GraphSQL]:
         # One pooled connection (and transaction) for the whole call.
         with self._connection() as conn, conn.cursor() as c:
-            yield self._graph(c)
+            yield session(c)
 
     def _reading(self) -> AbstractContextManager[GraphSQL]:
-        return self._graph_conn()
+        return self._pooled_session()
 
     def _writing(self) -> AbstractContextManager[GraphSQL]:
-        return self._graph_conn()
+        return self._pooled_session()
 
     # -- maintenance ----------------------------------------------------------------------
 

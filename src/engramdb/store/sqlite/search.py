@@ -21,6 +21,7 @@ from engramdb.filters import Node
 from engramdb.models import Scope
 from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
 from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
+from engramdb.store.sqltree import rarest_within
 from engramdb.timeutil import to_datetime
 
 _MAX_CACHES = 64
@@ -72,7 +73,7 @@ class SQLiteSearch:
         # this check costs at most _TERM_BUDGET row visits per term. (Reading the postings
         # in the same capped query was measured too: faster at 20k rows, slower at 100k,
         # where more terms pass the cap and their postings would be read for nothing.)
-        counted = []
+        counted: list[tuple[int, str]] = []
         for term in terms:
             quoted = '"' + term.replace('"', '""') + '"'
             df = self._conn.execute(
@@ -82,13 +83,7 @@ class SQLiteSearch:
             ).fetchone()[0]
             if df:
                 counted.append((df, quoted))
-        kept, total = [], 0
-        for df, quoted in sorted(counted):
-            if total + df > _TERM_BUDGET:
-                break
-            kept.append(quoted)
-            total += df
-        return kept
+        return rarest_within(counted, _TERM_BUDGET)
 
     def vector_search(
         self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int

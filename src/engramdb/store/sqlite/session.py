@@ -28,6 +28,11 @@ class SQLiteSQL(GraphSQL):
         return json.loads(value)
 
     @staticmethod
+    def json_param(value: Any) -> Any:
+        """``value`` as JSON text."""
+        return json.dumps(value)
+
+    @staticmethod
     def vector_value(value: Any) -> npt.NDArray[np.float32]:
         """A vector BLOB as float32 (a view of the bytes, not a copy)."""
         return np.frombuffer(value, dtype=np.float32)

@@ -21,7 +21,7 @@ from engramdb.store.graphsql import GraphSQL
 from engramdb.store.sql_methods import SQLMethods
 from engramdb.store.sqlite import lifecycle, schema, writes
 from engramdb.store.sqlite.search import SQLiteSearch
-from engramdb.store.sqlite.session import SQLiteSQL, session
+from engramdb.store.sqlite.session import session
 from engramdb.store.sqlite.vectors import ScopeMatrix
 from engramdb.store.sqltree import now_iso
 
@@ -83,19 +83,16 @@ class SQLiteStore(SQLiteSearch, SQLMethods, GraphMethods):
     @contextmanager
     def _reading(self) -> Iterator[GraphSQL]:
         with self._lock:
-            yield self._graph(self._conn)
+            yield session(self._conn)
 
     @contextmanager
     def _writing(self) -> Iterator[GraphSQL]:
         with self._write() as c:
-            yield self._graph(c)
-
-    def _graph(self, c: sqlite3.Connection) -> SQLiteSQL:
-        return session(c)
+            yield session(c)
 
     def _apply(self, batch: WriteBatch) -> None:
         with self._write() as c:
-            writes.apply_batch(c, batch, batch.at or now_iso(), self.dims, self._graph(c))
+            writes.apply_batch(c, batch, batch.at or now_iso(), self.dims, session(c))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -114,7 +111,7 @@ class SQLiteStore(SQLiteSearch, SQLMethods, GraphMethods):
             self._conn.execute("PRAGMA secure_delete = ON")
             try:
                 with self._write() as c:
-                    lifecycle.erase(c, scope, memory_id, tombstone, self._graph(c))
+                    lifecycle.erase(c, scope, memory_id, tombstone, session(c))
                 # Frames of earlier writes may still hold the text in the WAL file.
                 busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
                 if busy:
