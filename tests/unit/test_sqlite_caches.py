@@ -40,9 +40,9 @@ def test_keyword_search_takes_terms_rarest_first_within_the_row_budget(
     tmp_path: Path, embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from engramdb.models import Scope
-    from engramdb.store.sqlite import store as sqlite_store
+    from engramdb.store.sqlite import search as sqlite_search
 
-    monkeypatch.setattr(sqlite_store, "_TERM_BUDGET", 4)
+    monkeypatch.setattr(sqlite_search, "_TERM_BUDGET", 4)
     m = Memory(path=tmp_path, embedder=embedder)
     try:
         texts = [f"common filler {i}" for i in range(5)] + ["rare common", 'quote "rare" note']
@@ -53,7 +53,7 @@ def test_keyword_search_takes_terms_rarest_first_within_the_row_budget(
         hits = store.keyword_search(scope, None, ["common", "rare"], 10)
         assert sorted(r for r, _ in hits) == sorted([rowid[ids[5]], rowid[ids[6]]])
         # With room for both, every row holding either term is a hit.
-        monkeypatch.setattr(sqlite_store, "_TERM_BUDGET", 8)
+        monkeypatch.setattr(sqlite_search, "_TERM_BUDGET", 8)
         assert len(store.keyword_search(scope, None, ["common", "rare"], 10)) == 7
         # Quotes in a term are data, not FTS5 syntax; unknown terms find nothing.
         quoted = store.keyword_search(scope, None, ['"rare"', "nowhere"], 10)

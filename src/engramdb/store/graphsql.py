@@ -16,18 +16,24 @@ The class is assembled from :mod:`~engramdb.store.graph_base` (runner and shared
 :mod:`~engramdb.store.graph_reads`, :mod:`~engramdb.store.graph_linking` (a write's links,
 batched), :mod:`~engramdb.store.graph_writes` (unlinking, cleanup, merges),
 :mod:`~engramdb.store.graph_dump` (export pages), :mod:`~engramdb.store.graph_restore` (the
-import write) and :mod:`~engramdb.store.feedback_sql` (feedback rows for an export, here for
-the shared runner).
+import write), :mod:`~engramdb.store.feedback_sql` (feedback rows for an export) and
+:mod:`~engramdb.store.admin_sql` (API keys, metrics, a reset's row deletes),
+:mod:`~engramdb.store.record_sql` (memory, history, feedback and episode reads) and
+:mod:`~engramdb.store.lifecycle_sql` (an erasure's shared statements), the last four here
+for the shared runner.
 """
 
 from __future__ import annotations
 
+from engramdb.store.admin_sql import AdminSQL
 from engramdb.store.feedback_sql import FeedbackSQL
 from engramdb.store.graph_base import LookupRequest, Run, ScopeSQL, WhereSQL, scope_key
 from engramdb.store.graph_dump import GraphDump
 from engramdb.store.graph_reads import MAX_SOURCES
 from engramdb.store.graph_restore import GraphRestore
 from engramdb.store.graph_writes import GraphWrites
+from engramdb.store.lifecycle_sql import LifecycleSQL
+from engramdb.store.record_sql import RecordSQL
 
 __all__ = [
     "MAX_SOURCES",
@@ -40,5 +46,8 @@ __all__ = [
 ]
 
 
-class GraphSQL(GraphWrites, GraphDump, GraphRestore, FeedbackSQL):
-    """Graph reads and writes over one connection (see the module docstring)."""
+class GraphSQL(
+    GraphWrites, GraphDump, GraphRestore, FeedbackSQL, AdminSQL, RecordSQL, LifecycleSQL
+):
+    """Graph reads and writes over one connection (see the module docstring); each store
+    subclasses it with its database's answers to :class:`RecordSQL`'s questions."""

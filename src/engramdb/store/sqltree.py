@@ -4,9 +4,14 @@ filter. Each backend supplies its placeholder and how one condition becomes SQL.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from engramdb.errors import StoreError
 from engramdb.filters import And, Cond, Node, Not, Or
 from engramdb.models import ApiKey, Change, Episode, MetricRow, NewMemory, Scope
 
@@ -121,6 +126,19 @@ def memory_values(new: NewMemory) -> tuple[Any, ...]:
     )
 
 
+#: A memory row as both stores read it (alias ``m``): the record's fields after the rowid.
+RECORD_COLUMNS = (
+    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
+    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
+    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
+)
+
+
+def now_iso() -> str:
+    """The current UTC time as stored (whole seconds, six zero decimals, ``+00:00``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+
+
 #: Columns of an api_keys row, in the order :func:`key_values` gives them and
 #: :func:`key_from_row` reads them.
 KEY_COLUMNS = "id, tenant, name, read_only, created_at, prefix, key_hash"
@@ -201,6 +219,41 @@ def history_values(
         reason,
         at,
     )
+
+
+def change_history(change: Change, row: Sequence[Any], at: str) -> tuple[Any, ...]:
+    """The history row of ``change`` to the memory read (before the change) as
+    (rowid, tenant, memory, user_id, agent_id, run_id)."""
+    old = row[2]
+    return history_values(
+        change.id,
+        row_scope(row[1], *row[3:6]),
+        change.event,
+        old,
+        change.memory or old,
+        at,
+        reason=change.reason,
+    )
+
+
+def checked_vector(memory_id: str, value: Any, dims: int) -> npt.NDArray[np.float32]:
+    """``value`` as float32, or :class:`StoreError` when it is not of the store's ``dims``."""
+    vec = np.asarray(value, dtype=np.float32)
+    if vec.shape != (dims,):
+        raise StoreError(f"vector of {memory_id} has shape {vec.shape}, not ({dims},)")
+    return vec
+
+
+def rarest_within(counted: Sequence[tuple[int, str]], budget: int) -> list[str]:
+    """Terms of (matching rows, term) pairs, rarest first, while their rows add up to at
+    most ``budget`` (what a keyword search may afford to score)."""
+    kept, total = [], 0
+    for df, term in sorted(counted):
+        if total + df > budget:
+            break
+        kept.append(term)
+        total += df
+    return kept
 
 
 def visibility_sql(

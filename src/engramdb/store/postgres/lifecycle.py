@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from engramdb.models import Scope, Tombstone
 from engramdb.store.graphsql import GraphSQL
@@ -43,16 +42,7 @@ def erase(
         e_params = [tenant, episode_ids, *s_params, [r[3] for r in rows]]
         if not rows:
             # Deleted earlier: its history rows still know its scope (migration 4 on).
-            known = conn.execute(
-                "SELECT user_id, agent_id, run_id FROM history WHERE tenant = %s "
-                "AND memory_id = %s AND coalesce(user_id, agent_id, run_id) IS NOT NULL "
-                "LIMIT 1",
-                (tenant, memory_id),
-            ).fetchone()
-            if known is not None:
-                tombstone.scope = Scope(
-                    tenant=tenant, user_id=known[0], agent_id=known[1], run_id=known[2]
-                )
+            graph.rescope_from_history(tombstone, tenant, memory_id)
         h_sql = "h.tenant = %s AND h.memory_id = %s"
         h_params: list[Any] = [tenant, memory_id]
     else:
@@ -84,22 +74,7 @@ def erase(
         episodes=max(episodes, 0),
         history=max(history, 0),
     )
-    s = tombstone.scope
-    conn.execute(
-        "INSERT INTO tombstones (id, tenant, user_id, agent_id, run_id, memory_id, counts, "
-        "reason, erased_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            tombstone.id,
-            s.tenant,
-            s.user_id,
-            s.agent_id,
-            s.run_id,
-            tombstone.memory_id,
-            Jsonb(tombstone.counts),
-            tombstone.reason,
-            tombstone.erased_at,
-        ),
-    )
+    graph.put_tombstone(tombstone)
     return tombstone
 
 

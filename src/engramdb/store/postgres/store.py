@@ -3,17 +3,13 @@
 A plain DSN client: any PostgreSQL with the ``vector`` extension serves. Connections come from
 a pool; each ``apply`` is one transaction. Every read names the scope in its WHERE clause.
 
-Vector search chooses its plan per query (see :meth:`PostgresStore.vector_search`): filtered
-HNSW on its own returns too few rows for a small scope, so small scopes get an exact scan of
-the rows the scope's btree selects, and large ones HNSW with iterative scanning, checked for
-a full result and redone exactly when it comes back short.
+Search (keyword, vector, similarities) is in :mod:`engramdb.store.postgres.search`; the
+methods every SQL store runs alike come from :mod:`engramdb.store.sql_methods`.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -24,91 +20,37 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
-from engramdb.errors import ConflictError, StoreError
-from engramdb.filters import Node
-from engramdb.graph.models import (
-    EntityRow,
-    GraphImport,
-    GraphItem,
-    GraphPart,
-    MergeRecord,
-    RelationRow,
-)
-from engramdb.models import (
-    ApiKey,
-    Episode,
-    Feedback,
-    HistoryEntry,
-    MemoryRecord,
-    MetricRow,
-    NewMemory,
-    Scope,
-    Tombstone,
-    WriteBatch,
-)
-from engramdb.store.base import ACTIVE_ONLY
-from engramdb.store.graphsql import GraphSQL, LookupRequest
+from engramdb.errors import StoreError
+from engramdb.models import Episode, NewMemory, Scope, Tombstone, WriteBatch
+from engramdb.store.graph_methods import GraphMethods
+from engramdb.store.graphsql import GraphSQL
 from engramdb.store.postgres import lifecycle, schema, writes
-from engramdb.store.postgres.sqlfilter import scope_sql, where_sql
-from engramdb.store.sqltree import (
-    KEY_COLUMNS,
-    METRICS_SELECT,
-    key_from_row,
-    key_values,
-    metric_from_row,
-    metric_values,
-    metrics_upsert,
-    valid_at_sql,
-    visibility_sql,
+from engramdb.store.postgres.search import (
+    EF_SEARCH,
+    EXACT_MAX_ROWS,
+    Conn,
+    PostgresSearch,
 )
-
-Conn = psycopg.Connection[tuple[Any, ...]]
-
-_RECORD_COLS = (
-    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
-    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
-    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
-)
-_ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > %s)"
-_EPISODE_COLS = (
-    "e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, e.name, e.content, "
-    "e.images, e.metadata, e.created_at, e.status, e.error, e.facts"
-)
-#: A scope (after filters) with at most this many rows is searched exactly; above it, HNSW.
-#: Measured at 100k x 384-d (bench/postgres.py): an exact scan costs ~5 us a row (heap
-#: fetches through the scope btree), ~30 ms at 5k rows, where HNSW with iterative scans costs
-#: about the same at recall 0.996; below it exact is faster and always right.
-EXACT_MAX_ROWS = 5_000
-#: HNSW candidate list size for scoped searches (raised to 2k when k is larger).
-EF_SEARCH = 200
-#: Most matching rows one keyword search over a large scope scores (see keyword_search).
-TERM_BUDGET = 4000
-# BM25 parameters, as in the SQLite store.
-_K1, _B = 1.2, 0.75
-
-
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
-
-
-def _array(value: Any) -> npt.NDArray[np.float32]:
-    # pgvector hands back a Vector (or an ndarray, depending on its version).
-    if hasattr(value, "to_numpy"):
-        value = value.to_numpy()
-    return np.asarray(value, dtype=np.float32)
+from engramdb.store.postgres.session import PostgresSQL, session
+from engramdb.store.record_sql import EPISODE_SELECT, episode_from_row
+from engramdb.store.sql_methods import SQLMethods
+from engramdb.store.sqltree import checked_vector, now_iso
 
 
 def _redact(dsn: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", re.sub(r"password=\S+", "password=***", dsn))
 
 
-class PostgresStore:
+class PostgresStore(PostgresSearch, SQLMethods, GraphMethods):
     """The server store. Safe to share between threads; any number of processes may use it.
 
     Example::
 
         store = PostgresStore("postgresql://postgres@127.0.0.1:5432/postgres", dims=384)
     """
+
+    # What the driver raises when a write's id is already taken.
+    _taken_error = psycopg.errors.UniqueViolation
 
     def __init__(
         self,
@@ -148,34 +90,11 @@ class PostgresStore:
     # -- writes ---------------------------------------------------------------------------
 
     def _vector(self, memory_id: str, vector: Any) -> npt.NDArray[np.float32]:
-        vec = np.asarray(vector, dtype=np.float32)
-        if vec.shape != (self.dims,):
-            raise StoreError(f"vector of {memory_id} has shape {vec.shape}, not ({self.dims},)")
-        return vec
-
-    def apply(self, batch: WriteBatch) -> None:
-        """Apply inserts, changes and deletes in one transaction, with history rows.
-
-        An id that is already taken raises :class:`ConflictError` and nothing is written.
-        """
-        if not batch:
-            return
-        try:
-            self._apply(batch)
-        except psycopg.errors.UniqueViolation as exc:
-            raise ConflictError(f"an id in the write is already taken: {exc}") from None
-
-    @staticmethod
-    def _graph(c: psycopg.Cursor[tuple[Any, ...]]) -> GraphSQL:
-        def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            c.execute(sql.encode(), list(params))
-            return c.fetchall() if c.description is not None else []
-
-        return GraphSQL(run, "%s", scope_sql, where_sql, _now_iso())
+        return checked_vector(memory_id, vector, self.dims)
 
     def _apply(self, batch: WriteBatch) -> None:
         with self._connection() as conn, conn.cursor() as c:
-            writes.apply_batch(c, batch, batch.at or _now_iso(), self._vector, self._graph(c))
+            writes.apply_batch(c, batch, batch.at or now_iso(), self._vector, session(c))
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
         """Insert new memories with their ADD history rows, in one transaction (no graph).
@@ -188,86 +107,9 @@ class PostgresStore:
 
     # -- reads ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _record(r: Sequence[Any], with_vector: bool = False) -> MemoryRecord:
-        return MemoryRecord(
-            id=r[1],
-            memory=r[6],
-            scope=Scope(user_id=r[3], agent_id=r[4], run_id=r[5], tenant=r[2]),
-            hash=r[7],
-            metadata=r[8],
-            memory_type=r[9],
-            role=r[10],
-            categories=r[11],
-            created_at=r[12],
-            updated_at=r[13],
-            valid_at=r[14],
-            invalid_at=r[15],
-            status=r[16],
-            expires_at=r[17],
-            importance=float(r[18]),
-            access_count=int(r[19]),
-            last_accessed_at=r[20],
-            vector=_array(r[21]) if with_vector else None,
-        )
-
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection() as conn:
             return conn.execute(sql.encode(), params).fetchall()
-
-    def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
-        """One memory of ``tenant`` by id (any status), or None."""
-        rows = self._fetch(
-            f"SELECT {_RECORD_COLS} FROM memories m WHERE m.id = %s AND m.tenant = %s",
-            (memory_id, tenant),
-        )
-        return self._record(rows[0]) if rows else None
-
-    def get_many(
-        self, rowids: Sequence[int], *, with_vectors: bool = False
-    ) -> dict[int, MemoryRecord]:
-        """Records by row id (missing ones absent)."""
-        if not rowids:
-            return {}
-        vcol = ", m.embedding" if with_vectors else ""
-        rows = self._fetch(
-            f"SELECT {_RECORD_COLS}{vcol} FROM memories m WHERE m.rowid = ANY(%s)",
-            (list(rowids),),
-        )
-        return {r[0]: self._record(r, with_vectors) for r in rows}
-
-    def list_records(
-        self,
-        scope: Scope,
-        where: Node | None,
-        *,
-        limit: int,
-        offset: int = 0,
-        statuses: Sequence[str] = ACTIVE_ONLY,
-        include_expired: bool = False,
-    ) -> list[MemoryRecord]:
-        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "%s")
-        rows = self._fetch(
-            f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
-            "ORDER BY m.created_at DESC, m.rowid DESC LIMIT %s OFFSET %s",
-            [*s_params, *v_params, *w_params, limit, offset],
-        )
-        return [self._record(r) for r in rows]
-
-    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
-        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "%s")
-        rows = self._fetch(
-            f"SELECT {_RECORD_COLS}, m.embedding FROM memories m WHERE {s_sql} AND {t_sql} "
-            f"AND {w_sql} ORDER BY m.rowid",
-            [*s_params, *t_params, *w_params],
-        )
-        return [self._record(r, True) for r in rows]
 
     def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
         """Add access counts and last-access times, one transaction for all of them."""
@@ -282,148 +124,12 @@ class PostgresStore:
         if memory_id is None and scope.is_empty:
             raise StoreError("erase needs a memory id or a scope naming a user, agent or run")
         with self._connection() as conn, conn.cursor() as cur:
-            return lifecycle.erase(conn, scope, memory_id, tombstone, self._graph(cur))
+            return lifecycle.erase(conn, scope, memory_id, tombstone, session(cur))
 
     def tombstones(self, scope: Scope, *, limit: int) -> list[Tombstone]:
         """Records of erasures within ``scope``, newest first."""
         with self._connection() as conn:
             return lifecycle.tombstones(conn, scope, limit)
-
-    def count(self, scope: Scope, where: Node | None = None) -> int:
-        """Active memories in scope matching ``where``."""
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        rows = self._fetch(
-            f"SELECT count(*) FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql}",
-            [*s_params, _now_iso(), *w_params],
-        )
-        return int(rows[0][0])
-
-    def ids_in_scope(self, scope: Scope) -> list[str]:
-        """Ids of every memory in scope, any status."""
-        s_sql, s_params = scope_sql(scope)
-        return [r[0] for r in self._fetch(f"SELECT m.id FROM memories m WHERE {s_sql}", s_params)]
-
-    def feedback_for(self, tenant: str, rowids: Sequence[int]) -> list[tuple[int, Feedback]]:
-        """Feedback on the memories with these row ids (with query vectors), oldest first."""
-        if not rowids:
-            return []
-        rows = self._fetch(
-            "SELECT m.rowid, f.id, f.memory_id, f.tenant, f.signal, f.created_at, f.note, "
-            "f.query, f.query_vector FROM memories m JOIN feedback f ON f.memory_id = m.id "
-            "WHERE m.rowid = ANY(%s) AND f.tenant = %s ORDER BY f.created_at, f.id",
-            (list(rowids), tenant),
-        )
-        return [
-            (
-                int(r[0]),
-                Feedback(
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    r[6],
-                    r[7],
-                    query_vector=None if r[8] is None else _array(r[8]),
-                ),
-            )
-            for r in rows
-        ]
-
-    def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
-        """Changes of one memory, oldest first."""
-        rows = self._fetch(
-            "SELECT memory_id, event, old_memory, new_memory, created_at, actor, role, reason "
-            "FROM history WHERE memory_id = %s AND tenant = %s ORDER BY id",
-            (memory_id, tenant),
-        )
-        return [HistoryEntry(*r) for r in rows]
-
-    def iter_all(
-        self, scope: Scope, *, with_vectors: bool = False, page: int = 500
-    ) -> Iterator[MemoryRecord]:
-        """Every memory in scope, any status, oldest first; pages by rowid."""
-        s_sql, s_params = scope_sql(scope)
-        vcol = ", m.embedding" if with_vectors else ""
-        last = 0
-        while True:
-            rows = self._fetch(
-                f"SELECT {_RECORD_COLS}{vcol} FROM memories m "
-                f"WHERE {s_sql} AND m.rowid > %s ORDER BY m.rowid LIMIT %s",
-                [*s_params, last, page],
-            )
-            for r in rows:
-                yield self._record(r, with_vectors)
-            if len(rows) < page:
-                return
-            last = rows[-1][0]
-
-    @staticmethod
-    def _episode(r: Sequence[Any]) -> Episode:
-        return Episode(
-            id=r[0],
-            scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], run_id=r[4]),
-            batch_id=r[5],
-            role=r[6],
-            name=r[7],
-            content=r[8],
-            images=r[9],
-            metadata=r[10],
-            created_at=r[11],
-            status=r[12],
-            error=r[13],
-            facts=r[14],
-        )
-
-    def episodes(
-        self,
-        scope: Scope,
-        *,
-        ids: Sequence[str] | None = None,
-        status: str | None = None,
-        limit: int = 100,
-        newest_first: bool = True,
-        since: str | None = None,
-        until: str | None = None,
-        keywords: Sequence[str] | None = None,
-    ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id, status, time or keywords."""
-        s_sql, s_params = scope_sql(scope, alias="e")
-        parts, params = [s_sql], list(s_params)
-        if since is not None:
-            parts.append("e.created_at >= %s")
-            params.append(since)
-        if until is not None:
-            parts.append("e.created_at < %s")
-            params.append(until)
-        if keywords is not None:
-            words = [w for w in keywords if w.strip()]
-            if not words:
-                return []
-            # plainto_tsquery quotes each word; a word Postgres drops as a stop word (its
-            # query is empty) is skipped, as SQLite's tokenizer would keep and match it.
-            for w in words:
-                parts.append(
-                    "(numnode(plainto_tsquery('english', %s)) = 0 "
-                    "OR e.tsv @@ plainto_tsquery('english', %s))"
-                )
-                params.extend([w, w])
-        if ids is not None:
-            if not ids:
-                return []
-            parts.append("e.id = ANY(%s)")
-            params.append(list(ids))
-        if status is not None:
-            parts.append("e.status = %s")
-            params.append(status)
-        order = "DESC" if newest_first else "ASC"
-        rows = self._fetch(
-            f"SELECT {_EPISODE_COLS} FROM episodes e WHERE {' AND '.join(parts)} "
-            f"ORDER BY e.created_at {order}, e.rowid {order} LIMIT %s",
-            [*params, limit],
-        )
-        return [self._episode(r) for r in rows]
 
     def claim_queued(self, tenant: str, batch_id: str, owner: str) -> list[Episode]:
         """Atomically move one queued batch to ``pending`` for ``owner``; its episodes.
@@ -433,7 +139,7 @@ class PostgresStore:
         to ``pending``. Of two workers racing for a batch exactly one gets all of it and the
         other an empty list (row-level SKIP LOCKED alone could split a batch between them).
         """
-        e_cols = _EPISODE_COLS.replace("e.", "u.")
+        e_cols = EPISODE_SELECT.replace("e.", "u.")
         key = f"{len(tenant)}:{tenant}{batch_id}"
         with self._connection() as conn:
             got = conn.execute(
@@ -447,7 +153,7 @@ class PostgresStore:
                 (owner, tenant, batch_id),
             ).fetchall()
         rows.sort(key=lambda r: (r[11], r[-1]))
-        return [self._episode(r) for r in rows]
+        return [episode_from_row(r, PostgresSQL.json_value) for r in rows]
 
     def requeue_abandoned(self, tenant: str, alive: Callable[[str], bool]) -> int:
         """Put batches claimed by workers that no longer run back in the queue."""
@@ -468,170 +174,6 @@ class PostgresStore:
                     (tenant, dead),
                 )
         return len(dead)
-
-    # -- search ---------------------------------------------------------------------------
-
-    def keyword_search(
-        self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
-    ) -> list[tuple[int, float]]:
-        """BM25 over the scope's memories for any of ``terms`` (OR, english stemming).
-
-        Each term becomes its own ``plainto_tsquery`` (which quotes it safely); statistics
-        (document count, document frequency, mean length in characters) are the scope's own,
-        as in the SQLite store, so scores mean the same on both backends. A scope of at most
-        :attr:`exact_max_rows` rows is read once and matched in memory; a larger one goes
-        through the GIN index, keeping terms rarest first within :data:`TERM_BUDGET` postings
-        (a term in tens of thousands of rows costs much and, with its low IDF, adds little).
-        """
-        terms = list(dict.fromkeys(t for t in terms if t and t.strip()))
-        if not terms or k <= 0:
-            return []
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        now = _now_iso()
-        with self._connection() as conn:
-            got = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {s_sql} AND {_ACTIVE} "
-                "LIMIT %s) s".encode(),
-                [*s_params, now, self.exact_max_rows + 1],
-            ).fetchone()
-            small = got is not None and int(got[0]) <= self.exact_max_rows
-            if not small:
-                terms = self._affordable_terms(conn, terms, s_sql, s_params, now)
-                if not terms:
-                    return []
-            values = ", ".join("(%s::int, plainto_tsquery('english', %s))" for _ in terms)
-            term_params: list[Any] = []
-            for i, t in enumerate(terms):
-                term_params.extend([i, t])
-            if small:
-                # Read the scope once (its btree): statistics and matches both come from it.
-                body = (
-                    "live AS MATERIALIZED (SELECT m.rowid, m.tsv, char_length(m.memory) AS len, "
-                    f"({w_sql}) AS ok FROM memories m WHERE {s_sql} AND {_ACTIVE}), "
-                    "n AS (SELECT count(*) AS n, greatest(coalesce(avg(len) FILTER (WHERE ok), 1), "
-                    "1) AS avglen FROM live), "
-                    "hits AS (SELECT t.i, l.rowid, l.len FROM terms t JOIN live l "
-                    "ON l.ok AND l.tsv @@ t.q WHERE numnode(t.q) > 0)"
-                )
-                params = [*term_params, *w_params, *s_params, now]
-            else:
-                body = (
-                    "n AS (SELECT count(*) AS n, greatest(coalesce(avg(char_length(m.memory)) "
-                    f"FILTER (WHERE {w_sql}), 1), 1) AS avglen FROM memories m "
-                    f"WHERE {s_sql} AND {_ACTIVE}), "
-                    "hits AS (SELECT t.i, m.rowid, char_length(m.memory) AS len FROM terms t "
-                    "JOIN memories m ON m.tsv @@ t.q WHERE numnode(t.q) > 0 AND "
-                    f"{s_sql} AND {_ACTIVE} AND {w_sql})"
-                )
-                params = [*term_params, *w_params, *s_params, now, *s_params, now, *w_params]
-            sql = (
-                f"WITH terms (i, q) AS (VALUES {values}), {body}, "
-                "df AS (SELECT i, count(*) AS df FROM hits GROUP BY i) "
-                "SELECT h.rowid, sum(ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5)) * %s "
-                "/ (1 + %s * (1 - %s + %s * h.len / n.avglen))) AS score "
-                "FROM hits h JOIN df USING (i) CROSS JOIN n "
-                "GROUP BY h.rowid ORDER BY score DESC, h.rowid LIMIT %s"
-            )
-            params += [_K1 + 1, _K1, _B, _B, k]
-            rows = conn.execute(sql.encode(), params).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-    def _affordable_terms(
-        self, conn: Conn, terms: list[str], s_sql: str, s_params: list[Any], now: str
-    ) -> list[str]:
-        counted = []
-        for term in terms:
-            got = conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM memories m WHERE "
-                f"m.tsv @@ plainto_tsquery('english', %s) AND {s_sql} AND {_ACTIVE} "
-                "LIMIT %s) s".encode(),
-                [term, *s_params, now, TERM_BUDGET + 1],
-            ).fetchone()
-            df = int(got[0]) if got else 0
-            if df:
-                counted.append((df, term))
-        kept, total = [], 0
-        for df, term in sorted(counted):
-            if total + df > TERM_BUDGET:
-                break
-            kept.append(term)
-            total += df
-        return kept
-
-    def vector_search(
-        self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        """(rowid, cosine) of the ``k`` nearest active memories in scope, best first.
-
-        The plan is chosen here, not left to the planner (which picks HNSW even for a scope of
-        a few rows and then returns almost none of them): the scope's matching rows are
-        counted up to :attr:`exact_max_rows`; at or below it they are scanned exactly through
-        the scope's btree (recall 1.0); above it HNSW runs with ``hnsw.iterative_scan`` and a
-        large ``ef_search``, and a short answer is redone exactly.
-        """
-        if k <= 0:
-            return []
-        q = np.asarray(query, dtype=np.float32)
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        base = f"{s_sql} AND {_ACTIVE} AND {w_sql}"
-        params = [*s_params, _now_iso(), *w_params]
-        with self._connection() as conn:
-            got = conn.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM memories m WHERE {base} LIMIT %s) s".encode(),
-                [*params, self.exact_max_rows + 1],
-            ).fetchone()
-            n = int(got[0]) if got else 0
-            if n == 0:
-                return []
-            if n > self.exact_max_rows:
-                rows = self._hnsw(conn, base, params, q, k)
-                if len(rows) >= k:
-                    return rows
-            return self._exact(conn, base, params, q, k)
-
-    @staticmethod
-    def _exact(
-        conn: Conn, base: str, params: list[Any], q: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        # The materialised CTE keeps the planner off the HNSW index: the scope's rows come
-        # from the btree and are sorted by exact distance.
-        rows = conn.execute(
-            "WITH s AS MATERIALIZED (SELECT m.rowid, m.embedding <=> %s AS d FROM memories m "
-            f"WHERE {base}) SELECT rowid, 1 - d FROM s ORDER BY d, rowid LIMIT %s".encode(),
-            [q, *params, k],
-        ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows if not math.isnan(r[1])]
-
-    def _hnsw(
-        self, conn: Conn, base: str, params: list[Any], q: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        ef = min(max(self.ef_search, 2 * k), 1000)
-        # SET LOCAL lasts until the pool's context commits this read transaction.
-        conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}".encode())
-        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-        conn.execute("SET LOCAL hnsw.max_scan_tuples = 50000")
-        rows = conn.execute(
-            f"SELECT m.rowid, 1 - (m.embedding <=> %s) FROM memories m WHERE {base} "
-            "ORDER BY m.embedding <=> %s LIMIT %s".encode(),
-            [q, *params, q, k],
-        ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows if not math.isnan(r[1])]
-
-    def similarities(
-        self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
-    ) -> list[float]:
-        """Cosine of ``query`` with each row's vector (0.0 for rows not in the tenant)."""
-        if not rowids:
-            return []
-        rows = self._fetch(
-            "SELECT rowid, embedding FROM memories WHERE rowid = ANY(%s) AND tenant = %s",
-            (list(rowids), scope.tenant),
-        )
-        vecs = {int(r[0]): _array(r[1]) for r in rows}
-        q = np.asarray(query, dtype=np.float32)
-        return [float(vecs[r] @ q) if r in vecs else 0.0 for r in rowids]
 
     def existing_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are memories of ``tenant`` (any status), in one query."""
@@ -661,157 +203,21 @@ class PostgresStore:
                 conn.execute(f"SET maintenance_work_mem = '{self.build_memory}'".encode())
                 conn.execute(schema.ANN_INDEX.format(concurrently="CONCURRENTLY").encode())
 
-    # -- API keys ---------------------------------------------------------------------------
-
-    def put_key(self, key: ApiKey) -> None:
-        """Store a new API key (by its hash)."""
-        with self._connection() as conn:
-            conn.execute(
-                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ({', '.join(['%s'] * 7)})".encode(),
-                key_values(key),
-            )
-
-    def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key whose SHA-256 is ``key_hash``, or None."""
-        rows = self._fetch(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = %s", (key_hash,))
-        return key_from_row(rows[0]) if rows else None
-
-    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
-        """Every key (of one tenant), oldest first."""
-        where, params = ("WHERE tenant = %s", (tenant,)) if tenant is not None else ("", ())
-        rows = self._fetch(
-            f"SELECT {KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, id", params
-        )
-        return [key_from_row(r) for r in rows]
-
-    def delete_key(self, key_id: str) -> bool:
-        """Revoke a key; False when there was none with that id."""
-        with self._connection() as conn:
-            return conn.execute(b"DELETE FROM api_keys WHERE id = %s", (key_id,)).rowcount > 0
-
-    # -- metrics ----------------------------------------------------------------------------
-
-    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
-        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
-        if rows:
-            with self._connection() as conn, conn.cursor() as c:
-                c.executemany(metrics_upsert("%s").encode(), [metric_values(r) for r in rows])
-
-    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
-        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
-        rows = self._fetch(METRICS_SELECT.format(mark="%s"), (tenant, since))
-        return [metric_from_row(r) for r in rows]
-
-    # -- graph ----------------------------------------------------------------------------
+    # -- sessions (see SQLSessions) ------------------------------------------------------
 
     @contextmanager
-    def _graph_conn(self) -> Iterator[GraphSQL]:
-        # One pooled connection (and transaction) for the whole graph call.
+    def _pooled_session(self) -> Iterator[GraphSQL]:
+        # One pooled connection (and transaction) for the whole call.
         with self._connection() as conn, conn.cursor() as c:
-            yield self._graph(c)
+            yield session(c)
 
-    def graph_lookup(
-        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
-    ) -> list[tuple[str, str, int]]:
-        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
-        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
-        with self._graph_conn() as g:
-            return g.lookup(scope, norms, cap, first_words)
+    def _reading(self) -> AbstractContextManager[GraphSQL]:
+        return self._pooled_session()
 
-    def graph_lookup_many(
-        self, requests: Sequence[LookupRequest], cap: int
-    ) -> list[list[tuple[str, str, int]]]:
-        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
-        with self._graph_conn() as g:
-            return g.lookup_many(requests, cap)
-
-    def graph_links(
-        self,
-        scope: Scope,
-        where: Node | None,
-        entity_ids: Sequence[str],
-        within: Sequence[int] | None = None,
-    ) -> list[tuple[str, int, str]]:
-        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
-        with self._graph_conn() as g:
-            return g.links(scope, where, entity_ids, within)
-
-    def graph_neighbours(
-        self, scope: Scope, entity_ids: Sequence[str], cap: int
-    ) -> list[tuple[str, str, int]]:
-        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
-        with self._graph_conn() as g:
-            return g.neighbours(scope, entity_ids, cap)
-
-    def graph_relations(
-        self,
-        scope: Scope,
-        entity_ids: Sequence[str] | None,
-        *,
-        include_invalid: bool = False,
-        limit: int = 100,
-    ) -> list[RelationRow]:
-        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
-        with self._graph_conn() as g:
-            return g.relations(scope, entity_ids, include_invalid=include_invalid, limit=limit)
-
-    def graph_entities(
-        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
-    ) -> list[EntityRow]:
-        """Entities in scope, most linked first."""
-        with self._graph_conn() as g:
-            return g.entities(scope, limit=limit, ids=ids)
-
-    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
-        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
-        with self._graph_conn() as g:
-            return g.merge(tenant, source_id, target_id, at)
-
-    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
-        """Undo a recorded merge, in one transaction."""
-        with self._graph_conn() as g:
-            return g.unmerge(tenant, merge_id, at)
-
-    def graph_export(
-        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
-    ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
-        with self._graph_conn() as g:
-            return g.export(scope, part, after, limit)
-
-    def feedback_export(
-        self, scope: Scope, *, after: str = "", limit: int = 1000
-    ) -> list[Feedback]:
-        """One page of the scope's feedback, without query vectors."""
-        with self._graph_conn() as g:
-            return g.feedback_page(scope, after, limit)
-
-    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are stored feedback rows."""
-        with self._graph_conn() as g:
-            return g.feedback_stored(ids)
-
-    def graph_counts(self, tenant: str) -> dict[str, int]:
-        """Graph rows of ``tenant`` by kind, for ``stats``."""
-        with self._graph_conn() as g:
-            return g.counts(tenant)
-
-    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
-        with self._graph_conn() as g:
-            return g.restore(tenant, graph)
+    def _writing(self) -> AbstractContextManager[GraphSQL]:
+        return self._pooled_session()
 
     # -- maintenance ----------------------------------------------------------------------
-
-    def reset(self, tenant: str | None = None) -> None:
-        """Erase memories, vectors and history (of one tenant, or everything)."""
-        with self._connection() as conn, conn.cursor() as c:
-            self._graph(c).reset(tenant)
-            for table in ("memories", "history", "episodes", "feedback"):
-                if tenant is None:
-                    conn.execute(f"DELETE FROM {table}".encode())
-                else:
-                    conn.execute(f"DELETE FROM {table} WHERE tenant = %s".encode(), (tenant,))
 
     def stats(self, tenant: str) -> dict[str, Any]:
         """Counts by status and by scope, and the size of the tables."""
@@ -851,7 +257,7 @@ class PostgresStore:
                     "(expires_at IS NULL OR expires_at > %s)), max(updated_at) FROM memories "
                     f"WHERE tenant = %s AND {col} IS NOT NULL GROUP BY {col} "
                     f'ORDER BY max(updated_at) DESC, {col} COLLATE "C"'.encode(),
-                    (_now_iso(), tenant),
+                    (now_iso(), tenant),
                 ).fetchall()
                 out.extend(
                     {"kind": kind, "id": r[0], "memories": int(r[1] or 0), "last_activity": r[2]}

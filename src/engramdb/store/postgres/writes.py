@@ -22,6 +22,7 @@ from engramdb.store.sqltree import (
     EPISODE_COLUMNS,
     HISTORY_COLUMNS,
     MEMORY_COLUMNS,
+    change_history,
     changed_columns,
     episode_values,
     history_values,
@@ -99,7 +100,7 @@ def apply_batch(
         ).fetchone()
         if row is None:
             raise StoreError(f"memory {ch.id} vanished during the write")
-        rowid, tenant, old = row[:3]
+        rowid = row[0]
         rowids[ch.id] = rowid
         columns = changed_columns(ch)
         sets = ["updated_at = %s"]
@@ -109,18 +110,7 @@ def apply_batch(
             sets.append("embedding = %s")
             params.append(vector(ch.id, ch.vector))
         c.execute(f"UPDATE memories SET {', '.join(sets)} WHERE rowid = %s", (*params, rowid))
-        c.execute(
-            HISTORY_INSERT,
-            history_values(
-                ch.id,
-                row_scope(tenant, *row[3:]),
-                ch.event,
-                old,
-                ch.memory or old,
-                at,
-                reason=ch.reason,
-            ),
-        )
+        c.execute(HISTORY_INSERT, change_history(ch, row, at))
     missing = [g.memory_id for g in batch.graph if g.memory_id not in rowids]
     if missing:
         c.execute("SELECT id, rowid FROM memories WHERE id = ANY(%s)", (missing,))

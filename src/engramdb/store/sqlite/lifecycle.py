@@ -61,16 +61,7 @@ def erase(
         ).fetchall()
         if not rows:
             # Deleted earlier: its history rows still know its scope (migration 4 on).
-            known = c.execute(
-                "SELECT user_id, agent_id, run_id FROM history WHERE tenant = ? "
-                "AND memory_id = ? AND coalesce(user_id, agent_id, run_id) IS NOT NULL "
-                "LIMIT 1",
-                (tenant, memory_id),
-            ).fetchone()
-            if known is not None:
-                tombstone.scope = Scope(
-                    tenant=tenant, user_id=known[0], agent_id=known[1], run_id=known[2]
-                )
+            graph.rescope_from_history(tombstone, tenant, memory_id)
         h_sql = "h.tenant = ? AND h.memory_id = ?"
         h_params: list[Any] = [tenant, memory_id]
     else:
@@ -109,22 +100,7 @@ def erase(
         episodes=len(e_rowids),
         history=max(int(history), 0),
     )
-    s = tombstone.scope
-    c.execute(
-        "INSERT INTO tombstones (id, tenant, user_id, agent_id, run_id, memory_id, counts, "
-        "reason, erased_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            tombstone.id,
-            s.tenant,
-            s.user_id,
-            s.agent_id,
-            s.run_id,
-            tombstone.memory_id,
-            json.dumps(tombstone.counts),
-            tombstone.reason,
-            tombstone.erased_at,
-        ),
-    )
+    graph.put_tombstone(tombstone)
     return tombstone
 
 

@@ -1,92 +1,41 @@
-"""SQLiteStore: memories, vectors, FTS5 keyword index and history in one SQLite file."""
+"""SQLiteStore: memories, vectors, FTS5 keyword index and history in one SQLite file.
+
+The write transaction is in :mod:`engramdb.store.sqlite.writes`, search and its vector
+caches in :mod:`engramdb.store.sqlite.search`; the methods every SQL store runs alike come
+from :mod:`engramdb.store.sql_methods`.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from engramdb.errors import ConflictError, StoreError
-from engramdb.filters import Node
-from engramdb.graph.models import (
-    EntityRow,
-    GraphImport,
-    GraphItem,
-    GraphPart,
-    MergeRecord,
-    RelationRow,
-)
-from engramdb.models import (
-    ApiKey,
-    Episode,
-    Feedback,
-    HistoryEntry,
-    MemoryRecord,
-    MetricRow,
-    Scope,
-    Tombstone,
-    WriteBatch,
-)
-from engramdb.store.base import ACTIVE_ONLY
-from engramdb.store.graphsql import GraphSQL, LookupRequest
-from engramdb.store.sqlite import lifecycle, schema
-from engramdb.store.sqlite.sqlfilter import scope_sql, where_sql
-from engramdb.store.sqlite.vectors import Row, ScopeMatrix, matches
-from engramdb.store.sqltree import (
-    EPISODE_COLUMNS,
-    HISTORY_COLUMNS,
-    KEY_COLUMNS,
-    MEMORY_COLUMNS,
-    METRICS_SELECT,
-    changed_columns,
-    episode_values,
-    history_values,
-    key_from_row,
-    key_values,
-    memory_values,
-    metric_from_row,
-    metric_values,
-    metrics_upsert,
-    row_scope,
-    valid_at_sql,
-    visibility_sql,
-)
-from engramdb.timeutil import to_datetime
-
-_RECORD_COLS = (
-    "m.rowid, m.id, m.tenant, m.user_id, m.agent_id, m.run_id, m.memory, m.hash, m.metadata, "
-    "m.memory_type, m.role, m.categories, m.created_at, m.updated_at, m.valid_at, m.invalid_at, "
-    "m.status, m.expires_at, m.importance, m.access_count, m.last_accessed_at"
-)
-_HISTORY_INSERT = f"INSERT INTO history ({HISTORY_COLUMNS}) VALUES ({', '.join('?' * 11)})"
-_ACTIVE = "m.status = 'active' AND (m.expires_at IS NULL OR m.expires_at > ?)"
-# Keep this many changelog rows; a cache further behind than that rebuilds from scratch.
-_CHANGELOG_KEEP = 50_000
-_MAX_CACHES = 64
-# Most matching rows bm25() may score in one keyword search (see _affordable_terms).
-_TERM_BUDGET = 4000
+from engramdb.errors import StoreError
+from engramdb.models import Episode, Scope, Tombstone, WriteBatch
+from engramdb.store.graph_methods import GraphMethods
+from engramdb.store.graphsql import GraphSQL
+from engramdb.store.sql_methods import SQLMethods
+from engramdb.store.sqlite import lifecycle, schema, writes
+from engramdb.store.sqlite.search import SQLiteSearch
+from engramdb.store.sqlite.session import session
+from engramdb.store.sqlite.vectors import ScopeMatrix
+from engramdb.store.sqltree import now_iso
 
 
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
-
-
-class SQLiteStore:
+class SQLiteStore(SQLiteSearch, SQLMethods, GraphMethods):
     """The embedded store. Safe to share between threads; several processes may open one file.
 
     Example::
 
         store = SQLiteStore("/tmp/mem.db", dims=384)
     """
+
+    # What the driver raises when a write's id is already taken.
+    _taken_error = sqlite3.IntegrityError
 
     def __init__(self, path: str | Path, *, dims: int, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
@@ -131,239 +80,21 @@ class SQLiteStore:
                 raise
             self._conn.execute("COMMIT")
 
-    def apply(self, batch: WriteBatch) -> None:
-        """Apply inserts, changes and deletes in one transaction, with history rows.
+    @contextmanager
+    def _reading(self) -> Iterator[GraphSQL]:
+        with self._lock:
+            yield session(self._conn)
 
-        An id that is already taken raises :class:`ConflictError` and nothing is written.
-        """
-        if not batch:
-            return
-        try:
-            self._apply(batch)
-        except sqlite3.IntegrityError as exc:
-            raise ConflictError(f"an id in the write is already taken: {exc}") from None
-
-    def _graph(self, c: sqlite3.Connection) -> GraphSQL:
-        return GraphSQL(
-            lambda sql, params: c.execute(sql, list(params)).fetchall(),
-            "?",
-            scope_sql,
-            where_sql,
-            _now_iso(),
-        )
+    @contextmanager
+    def _writing(self) -> Iterator[GraphSQL]:
+        with self._write() as c:
+            yield session(c)
 
     def _apply(self, batch: WriteBatch) -> None:
-        at = batch.at or _now_iso()
-        rowids: dict[str, int] = {}
         with self._write() as c:
-            graph = self._graph(c)
-            c.executemany(
-                f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
-                [episode_values(e) for e in batch.episodes],
-            )
-            c.executemany(
-                "UPDATE episodes SET status = ?, facts = ?, error = ? WHERE id = ?",
-                [(u.status, u.facts, u.error, u.id) for u in batch.episode_status],
-            )
-            for new in batch.inserts:
-                vec = np.asarray(new.vector, dtype=np.float32)
-                if vec.shape != (self.dims,):
-                    raise StoreError(
-                        f"vector of {new.id} has shape {vec.shape}, not ({self.dims},)"
-                    )
-                cur = c.execute(
-                    f"INSERT INTO memories ({MEMORY_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                    memory_values(new),
-                )
-                assert cur.lastrowid is not None
-                rowids[new.id] = cur.lastrowid
-                c.execute(
-                    "INSERT INTO memory_vectors (rowid, vector) VALUES (?, ?)",
-                    (cur.lastrowid, vec.tobytes()),
-                )
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        new.id, new.scope, "ADD", None, new.memory, new.created_at, role=new.role
-                    ),
-                )
-            for ch in batch.changes:
-                row = c.execute(
-                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
-                    "WHERE id = ?",
-                    (ch.id,),
-                ).fetchone()
-                if row is None:
-                    raise StoreError(f"memory {ch.id} vanished during the write")
-                rowid, tenant, old = row[:3]
-                rowids[ch.id] = rowid
-                columns = changed_columns(ch)
-                sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
-                params: list[Any] = [at, *(val for _, val in columns)]
-                c.execute(
-                    f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid)
-                )
-                if ch.vector is not None:
-                    vec = np.asarray(ch.vector, dtype=np.float32)
-                    if vec.shape != (self.dims,):
-                        raise StoreError(
-                            f"vector of {ch.id} has shape {vec.shape}, not ({self.dims},)"
-                        )
-                    c.execute(
-                        "UPDATE memory_vectors SET vector = ? WHERE rowid = ?",
-                        (vec.tobytes(), rowid),
-                    )
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        ch.id,
-                        row_scope(tenant, *row[3:]),
-                        ch.event,
-                        old,
-                        ch.memory or old,
-                        at,
-                        reason=ch.reason,
-                    ),
-                )
-            for item in batch.graph:
-                if item.memory_id not in rowids:
-                    got = c.execute(
-                        "SELECT rowid FROM memories WHERE id = ?", (item.memory_id,)
-                    ).fetchone()
-                    if got is not None:
-                        rowids[item.memory_id] = got[0]
-            graph.write([(g, rowids[g.memory_id]) for g in batch.graph if g.memory_id in rowids])
-            for ch in batch.changes:
-                if ch.status is not None and ch.status != "active":
-                    graph.invalidate(rowids[ch.id], ch.invalid_at or at)
-            doomed = []
-            for memory_id in dict.fromkeys(batch.deletes):
-                row = c.execute(
-                    "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
-                    "WHERE id = ?",
-                    (memory_id,),
-                ).fetchone()
-                if row is not None:
-                    doomed.append((memory_id, row))
-            graph.unlink([row[0] for _, row in doomed])
-            for memory_id, row in doomed:
-                c.execute(
-                    _HISTORY_INSERT,
-                    history_values(
-                        memory_id, row_scope(*row[1:2], *row[3:]), "DELETE", row[2], None, at
-                    ),
-                )
-                c.execute("DELETE FROM memories WHERE rowid = ?", (row[0],))
-            c.executemany(
-                "INSERT INTO feedback (id, memory_id, tenant, signal, note, query, query_vector, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        f.id,
-                        f.memory_id,
-                        f.tenant,
-                        f.signal,
-                        f.note,
-                        f.query,
-                        None
-                        if f.query_vector is None
-                        else np.asarray(f.query_vector, np.float32).tobytes(),
-                        f.created_at,
-                    )
-                    for f in batch.feedback
-                ],
-            )
-            self._prune_changelog(c)
-
-    def _prune_changelog(self, c: sqlite3.Connection) -> None:
-        last = c.execute("SELECT max(seq) FROM changelog").fetchone()[0] or 0
-        if last % 1000 == 0 and last > _CHANGELOG_KEEP:
-            c.execute("DELETE FROM changelog WHERE seq <= ?", (last - _CHANGELOG_KEEP,))
+            writes.apply_batch(c, batch, batch.at or now_iso(), self.dims, session(c))
 
     # -- reads ----------------------------------------------------------------------------
-
-    def _record(self, r: Sequence[Any], vector: bytes | None = None) -> MemoryRecord:
-        return MemoryRecord(
-            id=r[1],
-            memory=r[6],
-            scope=Scope(user_id=r[3], agent_id=r[4], run_id=r[5], tenant=r[2]),
-            hash=r[7],
-            metadata=json.loads(r[8]),
-            memory_type=r[9],
-            role=r[10],
-            categories=json.loads(r[11]),
-            created_at=r[12],
-            updated_at=r[13],
-            valid_at=r[14],
-            invalid_at=r[15],
-            status=r[16],
-            expires_at=r[17],
-            importance=float(r[18]),
-            access_count=int(r[19]),
-            last_accessed_at=r[20],
-            vector=None if vector is None else np.frombuffer(vector, dtype=np.float32),
-        )
-
-    def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:
-        """One memory of ``tenant`` by id (any status), or None."""
-        with self._lock:
-            r = self._conn.execute(
-                f"SELECT {_RECORD_COLS} FROM memories m WHERE m.id = ? AND m.tenant = ?",
-                (memory_id, tenant),
-            ).fetchone()
-        return None if r is None else self._record(r)
-
-    def get_many(
-        self, rowids: Sequence[int], *, with_vectors: bool = False
-    ) -> dict[int, MemoryRecord]:
-        """Records by row id (missing ones absent)."""
-        if not rowids:
-            return {}
-        marks = ",".join("?" for _ in rowids)
-        join = "JOIN memory_vectors v ON v.rowid = m.rowid" if with_vectors else ""
-        vcol = ", v.vector" if with_vectors else ""
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_RECORD_COLS}{vcol} FROM memories m {join} WHERE m.rowid IN ({marks})",
-                list(rowids),
-            ).fetchall()
-        return {r[0]: self._record(r, r[21] if with_vectors else None) for r in rows}
-
-    def list_records(
-        self,
-        scope: Scope,
-        where: Node | None,
-        *,
-        limit: int,
-        offset: int = 0,
-        statuses: Sequence[str] = ACTIVE_ONLY,
-        include_expired: bool = False,
-    ) -> list[MemoryRecord]:
-        """Memories in scope matching ``where`` (active and unexpired by default), newest first."""
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        v_sql, v_params = visibility_sql("m", statuses, include_expired, _now_iso(), "?")
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_RECORD_COLS} FROM memories m WHERE {s_sql} AND {v_sql} AND {w_sql} "
-                "ORDER BY m.created_at DESC, m.rowid DESC LIMIT ? OFFSET ?",
-                [*s_params, *v_params, *w_params, limit, offset],
-            ).fetchall()
-        return [self._record(r) for r in rows]
-
-    def records_valid_at(self, scope: Scope, where: Node | None, at: str) -> list[MemoryRecord]:
-        """Memories in scope true at ``at`` (any of active/superseded), with vectors."""
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        t_sql, t_params = valid_at_sql("m", at, _now_iso(), "?")
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {_RECORD_COLS}, v.vector FROM memories m "
-                f"JOIN memory_vectors v ON v.rowid = m.rowid WHERE {s_sql} AND {t_sql} "
-                f"AND {w_sql} ORDER BY m.rowid",
-                [*s_params, *t_params, *w_params],
-            ).fetchall()
-        return [self._record(r, r[21]) for r in rows]
 
     def record_access(self, tenant: str, touches: Mapping[str, tuple[int, str]]) -> None:
         """Add access counts and last-access times, one transaction for all of them."""
@@ -380,7 +111,7 @@ class SQLiteStore:
             self._conn.execute("PRAGMA secure_delete = ON")
             try:
                 with self._write() as c:
-                    lifecycle.erase(c, scope, memory_id, tombstone, self._graph(c))
+                    lifecycle.erase(c, scope, memory_id, tombstone, session(c))
                 # Frames of earlier writes may still hold the text in the WAL file.
                 busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
                 if busy:
@@ -396,147 +127,6 @@ class SQLiteStore:
         """Records of erasures within ``scope``, newest first."""
         with self._lock:
             return lifecycle.tombstones(self._conn, scope, limit)
-
-    def count(self, scope: Scope, where: Node | None = None) -> int:
-        """Active memories in scope matching ``where``."""
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT count(*) FROM memories m WHERE {s_sql} AND {_ACTIVE} AND {w_sql}",
-                [*s_params, _now_iso(), *w_params],
-            ).fetchone()
-        return int(row[0])
-
-    def ids_in_scope(self, scope: Scope) -> list[str]:
-        """Ids of every memory in scope, any status."""
-        s_sql, s_params = scope_sql(scope)
-        with self._lock:
-            rows = self._conn.execute(f"SELECT m.id FROM memories m WHERE {s_sql}", s_params)
-            return [r[0] for r in rows]
-
-    def feedback_for(self, tenant: str, rowids: Sequence[int]) -> list[tuple[int, Feedback]]:
-        """Feedback on the memories with these row ids (with query vectors), oldest first."""
-        if not rowids:
-            return []
-        marks = ",".join("?" for _ in rowids)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT m.rowid, f.id, f.memory_id, f.tenant, f.signal, f.created_at, f.note, "
-                "f.query, f.query_vector FROM memories m JOIN feedback f ON f.memory_id = m.id "
-                f"WHERE m.rowid IN ({marks}) AND f.tenant = ? ORDER BY f.created_at, f.id",
-                [*rowids, tenant],
-            ).fetchall()
-        return [
-            (
-                r[0],
-                Feedback(
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    r[6],
-                    r[7],
-                    query_vector=None if r[8] is None else np.frombuffer(r[8], np.float32),
-                ),
-            )
-            for r in rows
-        ]
-
-    def history(self, memory_id: str, tenant: str) -> list[HistoryEntry]:
-        """Changes of one memory, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT memory_id, event, old_memory, new_memory, created_at, actor, role, reason "
-                "FROM history WHERE memory_id = ? AND tenant = ? ORDER BY id",
-                (memory_id, tenant),
-            ).fetchall()
-        return [HistoryEntry(*r) for r in rows]
-
-    def iter_all(
-        self, scope: Scope, *, with_vectors: bool = False, page: int = 500
-    ) -> Iterator[MemoryRecord]:
-        """Every memory in scope, any status, oldest first; pages by rowid, lock held per page."""
-        s_sql, s_params = scope_sql(scope)
-        join = "JOIN memory_vectors v ON v.rowid = m.rowid" if with_vectors else ""
-        vcol = ", v.vector" if with_vectors else ""
-        last = 0
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {_RECORD_COLS}{vcol} FROM memories m {join} "
-                    f"WHERE {s_sql} AND m.rowid > ? ORDER BY m.rowid LIMIT ?",
-                    [*s_params, last, page],
-                ).fetchall()
-            for r in rows:
-                yield self._record(r, r[21] if with_vectors else None)
-            if len(rows) < page:
-                return
-            last = rows[-1][0]
-
-    def episodes(
-        self,
-        scope: Scope,
-        *,
-        ids: Sequence[str] | None = None,
-        status: str | None = None,
-        limit: int = 100,
-        newest_first: bool = True,
-        since: str | None = None,
-        until: str | None = None,
-        keywords: Sequence[str] | None = None,
-    ) -> list[Episode]:
-        """Stored raw messages in scope, optionally by id, status, time or keywords."""
-        s_sql, s_params = scope_sql(scope, alias="e")
-        parts, params = [s_sql], list(s_params)
-        if since is not None:
-            parts.append("e.created_at >= ?")
-            params.append(since)
-        if until is not None:
-            parts.append("e.created_at < ?")
-            params.append(until)
-        if keywords is not None:
-            words = [w for w in keywords if w.strip()]
-            if not words:
-                return []
-            # Each word quoted: FTS5 syntax in user text is matched literally, ANDed.
-            parts.append("e.rowid IN (SELECT rowid FROM episodes_fts WHERE episodes_fts MATCH ?)")
-            params.append(" ".join('"' + w.replace('"', '""') + '"' for w in words))
-        if ids is not None:
-            if not ids:
-                return []
-            parts.append(f"e.id IN ({','.join('?' for _ in ids)})")
-            params.extend(ids)
-        if status is not None:
-            parts.append("e.status = ?")
-            params.append(status)
-        order = "DESC" if newest_first else "ASC"
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT e.id, e.tenant, e.user_id, e.agent_id, e.run_id, e.batch_id, e.role, "
-                "e.name, e.content, e.images, e.metadata, e.created_at, e.status, e.error, "
-                f"e.facts FROM episodes e WHERE {' AND '.join(parts)} "
-                f"ORDER BY e.created_at {order}, e.rowid {order} LIMIT ?",
-                [*params, limit],
-            ).fetchall()
-        return [
-            Episode(
-                id=r[0],
-                scope=Scope(tenant=r[1], user_id=r[2], agent_id=r[3], run_id=r[4]),
-                batch_id=r[5],
-                role=r[6],
-                name=r[7],
-                content=r[8],
-                images=json.loads(r[9]),
-                metadata=json.loads(r[10]),
-                created_at=r[11],
-                status=r[12],
-                error=r[13],
-                facts=r[14],
-            )
-            for r in rows
-        ]
 
     def claim_queued(self, tenant: str, batch_id: str, owner: str) -> list[Episode]:
         """Atomically move one queued batch to ``pending`` for ``owner``; its episodes.
@@ -585,294 +175,6 @@ class SQLiteStore:
                     )
         return len(dead)
 
-    # -- search ---------------------------------------------------------------------------
-
-    def keyword_search(
-        self, scope: Scope, where: Node | None, terms: Sequence[str], k: int
-    ) -> list[tuple[int, float]]:
-        """BM25 over the scope's memories for any of ``terms`` (FTS5 finds the postings,
-        with Porter stemming; scoring uses the scope's own statistics, see ScopeMatrix.bm25)."""
-        if not terms or k <= 0:
-            return []
-        with self._lock:
-            kept = self._affordable_terms(terms)
-            if not kept:
-                return []
-            postings = [self._postings(term) for term in kept]
-            cache = self._cache(scope)
-            allowed = self._allowed(scope, where)
-            return cache.bm25(postings, k, time.time(), allowed)
-
-    def _postings(self, term: str) -> npt.NDArray[np.int64]:
-        # One text value parsed in C: a row per posting through Python costs ~4x as much,
-        # and a term may have thousands of postings.
-        joined = self._conn.execute(
-            "SELECT group_concat(rowid) FROM memories_fts WHERE memories_fts MATCH ?", (term,)
-        ).fetchone()[0]
-        if not joined:
-            return np.zeros(0, np.int64)
-        return np.fromstring(joined, dtype=np.int64, sep=",")
-
-    def _affordable_terms(self, terms: Sequence[str]) -> list[str]:
-        # bm25() costs ~1 us per matching row, so a term found in tens of thousands of rows
-        # would dominate search time while adding little (its IDF is low). Terms are taken
-        # rarest first until their postings would exceed the budget; counting is capped, so
-        # this check costs at most _TERM_BUDGET row visits per term. (Reading the postings
-        # in the same capped query was measured too: faster at 20k rows, slower at 100k,
-        # where more terms pass the cap and their postings would be read for nothing.)
-        counted = []
-        for term in terms:
-            quoted = '"' + term.replace('"', '""') + '"'
-            df = self._conn.execute(
-                "SELECT count(*) FROM (SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
-                "LIMIT ?)",
-                (quoted, _TERM_BUDGET + 1),
-            ).fetchone()[0]
-            if df:
-                counted.append((df, quoted))
-        kept, total = [], 0
-        for df, quoted in sorted(counted):
-            if total + df > _TERM_BUDGET:
-                break
-            kept.append(quoted)
-            total += df
-        return kept
-
-    def vector_search(
-        self, scope: Scope, where: Node | None, query: npt.NDArray[np.float32], k: int
-    ) -> list[tuple[int, float]]:
-        """Exact cosine top-k over the scope's cached matrix; filters become a rowid mask."""
-        with self._lock:
-            cache = self._cache(scope)
-            allowed = self._allowed(scope, where)
-            return cache.search(np.asarray(query, np.float32), k, time.time(), allowed)
-
-    def _allowed(self, scope: Scope, where: Node | None) -> npt.NDArray[np.int64] | None:
-        # Filters run in SQL; the caches then only consider the row ids that passed.
-        if where is None:
-            return None
-        s_sql, s_params = scope_sql(scope)
-        w_sql, w_params = where_sql(where)
-        ids = self._conn.execute(
-            f"SELECT m.rowid FROM memories m WHERE {s_sql} AND {w_sql}", [*s_params, *w_params]
-        ).fetchall()
-        return np.fromiter((r[0] for r in ids), dtype=np.int64, count=len(ids))
-
-    def similarities(
-        self, scope: Scope, rowids: Sequence[int], query: npt.NDArray[np.float32]
-    ) -> list[float]:
-        """Cosine of ``query`` with each row's vector, from the scope's cache when it has it."""
-        if not rowids:
-            return []
-        with self._lock:
-            cache = self._caches.get(scope)
-            cached = {} if cache is None else {r: cache.vector_of(r) for r in rowids}
-            missing = [r for r in rowids if cached.get(r) is None]
-            blobs: dict[int, bytes] = {}
-            if missing:
-                marks = ",".join("?" for _ in missing)
-                blobs = dict(
-                    self._conn.execute(
-                        f"SELECT rowid, vector FROM memory_vectors WHERE rowid IN ({marks})",
-                        missing,
-                    ).fetchall()
-                )
-        out = []
-        for r in rowids:
-            vec = cached.get(r)
-            if vec is None and r in blobs:
-                vec = np.frombuffer(blobs[r], np.float32)
-            out.append(0.0 if vec is None else float(vec @ query))
-        return out
-
-    # -- graph ----------------------------------------------------------------------------
-
-    def graph_lookup(
-        self, scope: Scope, norms: Sequence[str], cap: int, *, first_words: Sequence[str] = ()
-    ) -> list[tuple[str, str, int]]:
-        """Entities in scope named by ``norms`` (directly or by alias) or starting with one
-        of ``first_words``: (id, norm, links up to ``cap + 1``)."""
-        with self._lock:
-            return self._graph(self._conn).lookup(scope, norms, cap, first_words)
-
-    def graph_lookup_many(
-        self, requests: Sequence[LookupRequest], cap: int
-    ) -> list[list[tuple[str, str, int]]]:
-        """:meth:`graph_lookup` for each (scope, norms, first words), in a few queries."""
-        with self._lock:
-            return self._graph(self._conn).lookup_many(requests, cap)
-
-    def graph_links(
-        self,
-        scope: Scope,
-        where: Node | None,
-        entity_ids: Sequence[str],
-        within: Sequence[int] | None = None,
-    ) -> list[tuple[str, int, str]]:
-        """(entity id, rowid, role) of active memories in scope linked to ``entity_ids``."""
-        with self._lock:
-            return self._graph(self._conn).links(scope, where, entity_ids, within)
-
-    def graph_neighbours(
-        self, scope: Scope, entity_ids: Sequence[str], cap: int
-    ) -> list[tuple[str, str, int]]:
-        """(entity, neighbour, neighbour's links up to ``cap + 1``) per current relation."""
-        with self._lock:
-            return self._graph(self._conn).neighbours(scope, entity_ids, cap)
-
-    def graph_relations(
-        self,
-        scope: Scope,
-        entity_ids: Sequence[str] | None,
-        *,
-        include_invalid: bool = False,
-        limit: int = 100,
-    ) -> list[RelationRow]:
-        """Relations in scope touching ``entity_ids`` (all when None), newest first."""
-        with self._lock:
-            return self._graph(self._conn).relations(
-                scope, entity_ids, include_invalid=include_invalid, limit=limit
-            )
-
-    def graph_entities(
-        self, scope: Scope, *, limit: int = 100, ids: Sequence[str] | None = None
-    ) -> list[EntityRow]:
-        """Entities in scope, most linked first."""
-        with self._lock:
-            return self._graph(self._conn).entities(scope, limit=limit, ids=ids)
-
-    def merge_entities(self, tenant: str, source_id: str, target_id: str, at: str) -> MergeRecord:
-        """Merge ``source_id`` into ``target_id`` (recorded, reversible), in one transaction."""
-        with self._write() as c:
-            return self._graph(c).merge(tenant, source_id, target_id, at)
-
-    def unmerge_entities(self, tenant: str, merge_id: str, at: str) -> MergeRecord:
-        """Undo a recorded merge, in one transaction."""
-        with self._write() as c:
-            return self._graph(c).unmerge(tenant, merge_id, at)
-
-    def graph_export(
-        self, scope: Scope, part: GraphPart, *, after: str = "", limit: int = 1000
-    ) -> list[GraphItem]:
-        """One page of the scope's graph rows for an export (see ``GraphDump.export``)."""
-        with self._lock:
-            return self._graph(self._conn).export(scope, part, after, limit)
-
-    def feedback_export(
-        self, scope: Scope, *, after: str = "", limit: int = 1000
-    ) -> list[Feedback]:
-        """One page of the scope's feedback, without query vectors."""
-        with self._lock:
-            return self._graph(self._conn).feedback_page(scope, after, limit)
-
-    def feedback_stored(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are stored feedback rows."""
-        with self._lock:
-            return self._graph(self._conn).feedback_stored(ids)
-
-    def graph_counts(self, tenant: str) -> dict[str, int]:
-        """Graph rows of ``tenant`` by kind, for ``stats``."""
-        with self._lock:
-            return self._graph(self._conn).counts(tenant)
-
-    def graph_import(self, tenant: str, graph: GraphImport) -> dict[str, int]:
-        """Write exported graph rows, in one transaction (see ``GraphRestore.restore``)."""
-        with self._write() as c:
-            return self._graph(c).restore(tenant, graph)
-
-    # -- vector caches --------------------------------------------------------------------
-
-    def _last_seq(self) -> int:
-        return int(self._conn.execute("SELECT max(seq) FROM changelog").fetchone()[0] or 0)
-
-    def _rows(self, where_sql_: str, params: Sequence[Any]) -> list[Row]:
-        rows = self._conn.execute(
-            "SELECT m.rowid, m.tenant, m.user_id, m.agent_id, m.run_id, m.status, m.expires_at, "
-            "v.vector, length(m.memory) FROM memories m JOIN memory_vectors v ON v.rowid = m.rowid "
-            f"WHERE {where_sql_}",
-            list(params),
-        ).fetchall()
-        return [
-            Row(
-                rowid=r[0],
-                tenant=r[1],
-                user_id=r[2],
-                agent_id=r[3],
-                run_id=r[4],
-                active=r[5] == "active",
-                expires=math.inf if r[6] is None else to_datetime(r[6]).timestamp(),
-                vector=np.frombuffer(r[7], np.float32),
-                length=r[8],
-            )
-            for r in rows
-        ]
-
-    def _cache(self, scope: Scope) -> ScopeMatrix:
-        # Runs under self._lock. A read transaction pins one snapshot for seq + rows.
-        self._conn.execute("BEGIN")
-        try:
-            last = self._last_seq()
-            self._catch_up(last)
-            cache = self._caches.get(scope)
-            if cache is not None and cache.dead > max(1000, cache.n // 2):
-                del self._caches[scope]
-                cache = None
-            if cache is None:
-                cache = ScopeMatrix(dims=self.dims, seq=last)
-                s_sql, s_params = scope_sql(scope)
-                cache.load(self._rows(f"{s_sql} AND m.status = 'active'", s_params))
-                if len(self._caches) >= _MAX_CACHES:
-                    self._caches.pop(next(iter(self._caches)))
-                self._caches[scope] = cache
-        finally:
-            if self._conn.in_transaction:
-                self._conn.execute("COMMIT")
-        return cache
-
-    def _catch_up(self, last: int) -> None:
-        """Bring every cache to ``last``, each from its own position in the changelog.
-
-        Caches differ in age (one built just now, another last used long ago), so each takes
-        only the changes after its own ``seq``; one that fell behind the pruned log, or whose
-        changes outnumber half its rows, is dropped and rebuilt on its next use.
-        """
-        behind = {scope: c for scope, c in self._caches.items() if c.seq < last}
-        if not behind:
-            return
-        since = min(c.seq for c in behind.values())
-        oldest = self._conn.execute("SELECT min(seq) FROM changelog").fetchone()[0]
-        changed: dict[int, int] = dict(
-            self._conn.execute(
-                "SELECT mem_rowid, max(seq) FROM changelog WHERE seq > ? GROUP BY mem_rowid",
-                (since,),
-            ).fetchall()
-        )
-        keep: dict[Scope, list[int]] = {}
-        for scope, cache in behind.items():
-            mine = [rowid for rowid, seq in changed.items() if seq > cache.seq]
-            if (oldest is not None and oldest > cache.seq + 1) or len(mine) > max(
-                5000, cache.live // 2
-            ):
-                del self._caches[scope]
-            else:
-                keep[scope] = mine
-        needed = sorted({rowid for mine in keep.values() for rowid in mine})
-        current: dict[int, Row] = {}
-        for start in range(0, len(needed), 900):
-            chunk = needed[start : start + 900]
-            marks = ",".join("?" for _ in chunk)
-            current.update((r.rowid, r) for r in self._rows(f"m.rowid IN ({marks})", chunk))
-        for scope, mine in keep.items():
-            cache = behind[scope]
-            add = []
-            for rowid in mine:
-                cache.remove(rowid)
-                row = current.get(rowid)
-                if row is not None and matches(scope, row):
-                    add.append(row)
-            cache.load(add)
-            cache.seq = last
-
     def existing_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are memories of ``tenant`` (any status), in one query."""
         found: set[str] = set()
@@ -892,63 +194,11 @@ class SQLiteStore:
         """Nothing to suspend for a large load: vectors are searched exactly from a cache."""
         return nullcontext()
 
-    # -- API keys ---------------------------------------------------------------------------
-
-    def put_key(self, key: ApiKey) -> None:
-        """Store a new API key (by its hash)."""
-        with self._write() as c:
-            c.execute(
-                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                key_values(key),
-            )
-
-    def key_by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key whose SHA-256 is ``key_hash``, or None."""
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
-            ).fetchone()
-        return None if row is None else key_from_row(row)
-
-    def list_keys(self, tenant: str | None = None) -> list[ApiKey]:
-        """Every key (of one tenant), oldest first."""
-        where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {KEY_COLUMNS} FROM api_keys {where} ORDER BY created_at, id", params
-            ).fetchall()
-        return [key_from_row(r) for r in rows]
-
-    def delete_key(self, key_id: str) -> bool:
-        """Revoke a key; False when there was none with that id."""
-        with self._write() as c:
-            return c.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
-
-    # -- metrics ----------------------------------------------------------------------------
-
-    def record_metrics(self, rows: Sequence[MetricRow]) -> None:
-        """Add ``rows`` to the stored counts of their (tenant, minute, kind), in one write."""
-        if rows:
-            with self._write() as c:
-                c.executemany(metrics_upsert("?"), [metric_values(r) for r in rows])
-
-    def metrics(self, tenant: str, since: str) -> list[MetricRow]:
-        """The stored counts of ``tenant`` from minute ``since`` on, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(METRICS_SELECT.format(mark="?"), (tenant, since)).fetchall()
-        return [metric_from_row(r) for r in rows]
-
     # -- maintenance ----------------------------------------------------------------------
 
     def reset(self, tenant: str | None = None) -> None:
         """Erase memories, vectors and history (of one tenant, or everything)."""
-        with self._write() as c:
-            self._graph(c).reset(tenant)
-            for table in ("memories", "history", "episodes", "feedback"):
-                if tenant is None:
-                    c.execute(f"DELETE FROM {table}")
-                else:
-                    c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+        super().reset(tenant)
         self._caches.clear()
 
     def stats(self, tenant: str) -> dict[str, Any]:
@@ -991,7 +241,7 @@ class SQLiteStore:
                     "(expires_at IS NULL OR expires_at > ?)), max(updated_at) FROM memories "
                     f"WHERE tenant = ? AND {col} IS NOT NULL GROUP BY {col} "
                     f"ORDER BY max(updated_at) DESC, {col}",
-                    (_now_iso(), tenant),
+                    (now_iso(), tenant),
                 ).fetchall()
                 out.extend(
                     {"kind": kind, "id": r[0], "memories": int(r[1] or 0), "last_activity": r[2]}
