@@ -129,6 +129,18 @@ class HistoryEntry:
         }
 
 
+def nudged(importance: float, nudge: float) -> float:
+    """``importance`` moved ``|nudge|`` of the way to 1 (nudge > 0) or to 0 (nudge < 0),
+    rounded to 6 places; it stays in 0..1 and repeated nudges have diminishing effect.
+
+    >>> nudged(0.5, 0.1), nudged(0.5, -0.1)
+    (0.55, 0.45)
+    """
+    if nudge >= 0:
+        return round(importance + nudge * (1.0 - importance), 6)
+    return round(importance + nudge * importance, 6)
+
+
 @dataclass
 class Change:
     """An update to an existing memory. ``None`` fields are left as they are."""
@@ -141,6 +153,9 @@ class Change:
     status: str | None = None
     invalid_at: str | None = None
     importance: float | None = None
+    #: Move importance this fraction of the way to 1 (positive) or 0 (negative), computed by
+    #: the store from the value it holds inside the write, so concurrent nudges all count.
+    nudge: float | None = None
     expires_at: str | None = None
     event: str = "UPDATE"
     reason: str | None = None

@@ -43,6 +43,9 @@ class LearningMethods:
             vector = self.embedder.embed([text])[0]
         batch, out = learn_feedback.plan(record, signal, note, query, vector, iso(utcnow()))
         self.store.apply(batch)
+        if batch.changes[0].nudge is not None:
+            # The store nudged the value it held, which a concurrent judgement may have moved.
+            out["importance"] = self._owned(memory_id).importance
         return out
 
     def lessons(

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 from engramdb.errors import ValidationError
-from engramdb.models import Change, Feedback, MemoryRecord, WriteBatch
+from engramdb.models import Change, Feedback, MemoryRecord, WriteBatch, nudged
 from engramdb.validation import check_utf8
 
 SIGNALS = ("useful", "not_useful", "wrong")
@@ -52,11 +52,12 @@ def new_importance(importance: float, signal: str) -> float:
     >>> new_importance(0.5, "useful"), new_importance(0.5, "not_useful")
     (0.55, 0.45)
     """
-    if signal == "useful":
-        return round(importance + STEP * (1.0 - importance), 6)
-    if signal == "not_useful":
-        return round(importance - STEP * importance, 6)
-    return importance
+    step = _nudge(signal)
+    return importance if step is None else nudged(importance, step)
+
+
+def _nudge(signal: str) -> float | None:
+    return {"useful": STEP, "not_useful": -STEP}.get(signal)
 
 
 def plan(
@@ -85,7 +86,9 @@ def plan(
         change.status = FLAGGED
         change.invalid_at = at
     elif importance != record.importance:
-        change.importance = importance
+        # The store computes the new value from the one it holds when it writes: another
+        # writer's judgement between our read and our write is built on, not overwritten.
+        change.nudge = _nudge(signal)
     result = {
         **row.to_dict(),
         "importance": importance,

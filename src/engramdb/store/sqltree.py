@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy.typing as npt
 
 from engramdb.errors import StoreError
 from engramdb.filters import And, Cond, Node, Not, Or
-from engramdb.models import ApiKey, Change, Episode, MetricRow, NewMemory, Scope
+from engramdb.models import ApiKey, Change, Episode, MetricRow, NewMemory, Scope, nudged
 
 #: Compiles one condition for a table alias, appending its parameters.
 CondSQL = Callable[[Cond, str, list[Any]], str]
@@ -52,8 +53,14 @@ def _node(node: Node, a: str, params: list[Any], cond: CondSQL) -> str:
     return cond(node, a, params)
 
 
-def changed_columns(change: Change) -> list[tuple[str, Any]]:
-    """The memories columns a :class:`Change` sets (metadata as JSON text), vector aside."""
+def changed_columns(change: Change, importance: float) -> list[tuple[str, Any]]:
+    """The memories columns a :class:`Change` sets (metadata as JSON text), vector aside.
+
+    ``importance`` is the stored value, read in the same write transaction (under its lock),
+    that a ``nudge`` moves.
+    """
+    if change.nudge is not None:
+        change = replace(change, importance=nudged(importance, change.nudge))
     out: list[tuple[str, Any]] = [
         (col, val)
         for col, val in (

@@ -94,7 +94,7 @@ def apply_batch(
         copy_memories(c, batch.inserts, vector)
     for ch in batch.changes:
         row = c.execute(
-            "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories "
+            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance FROM memories "
             "WHERE id = %s FOR UPDATE",
             (ch.id,),
         ).fetchone()
@@ -102,7 +102,8 @@ def apply_batch(
             raise StoreError(f"memory {ch.id} vanished during the write")
         rowid = row[0]
         rowids[ch.id] = rowid
-        columns = changed_columns(ch)
+        # FOR UPDATE holds the row until commit, so the importance read is the one we change.
+        columns = changed_columns(ch, row[6])
         sets = ["updated_at = %s"]
         sets += [f"{col} = %s::jsonb" if col == "metadata" else f"{col} = %s" for col, _ in columns]
         params: list[Any] = [at, *(val for _, val in columns)]

@@ -67,14 +67,16 @@ def apply_batch(
         )
     for ch in batch.changes:
         row = c.execute(
-            "SELECT rowid, tenant, memory, user_id, agent_id, run_id FROM memories WHERE id = ?",
+            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance FROM memories "
+            "WHERE id = ?",
             (ch.id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"memory {ch.id} vanished during the write")
         rowid = row[0]
         rowids[ch.id] = rowid
-        columns = changed_columns(ch)
+        # Read inside BEGIN IMMEDIATE: no other writer can change the row before our UPDATE.
+        columns = changed_columns(ch, row[6])
         sets = ["updated_at = ?", *(f"{col} = ?" for col, _ in columns)]
         params: list[Any] = [at, *(val for _, val in columns)]
         c.execute(f"UPDATE memories SET {', '.join(sets)} WHERE rowid = ?", (*params, rowid))

@@ -1,0 +1,76 @@
+"""Lost updates and duplicates under concurrent writers: several ``Memory`` objects (each its
+own connection, as separate processes would have) write the same rows of one store at once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engramdb import Memory
+from engramdb.embed.local import LocalEmbedder
+from engramdb.learn.feedback import new_importance
+
+WRITERS = 6
+EACH = 6
+
+
+def _config(backend: str, home: Path) -> dict[str, Any] | None:
+    if backend == "sqlite":
+        return None
+    from engramdb.store.postgres.devserver import fresh_schema
+
+    # One schema shared by every writer (open_memory would make a fresh one per Memory).
+    return {"store": {"provider": "postgres", "dsn": fresh_schema(f"race-{home}")}}
+
+
+def _race(
+    home: Path,
+    config: dict[str, Any] | None,
+    embedder: LocalEmbedder,
+    work: Callable[[Memory, int], None],
+) -> None:
+    """Run ``work(memory, writer)`` in WRITERS threads at once, each with its own Memory."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(WRITERS)
+
+    def writer(w: int) -> None:
+        try:
+            with Memory(path=home, config=config, embedder=embedder) as m:
+                start.wait(timeout=60)
+                work(m, w)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert not errors, errors
+
+
+def test_concurrent_feedback_loses_no_adjustment(
+    backend: str, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    config = _config(backend, tmp_path)
+    with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+        mid = m.add("Ada prefers green tea", user_id="u", infer=False)["results"][0]["id"]
+        start = m.get(mid)["importance"]
+
+    def judge(m: Memory, w: int) -> None:
+        for _ in range(EACH):
+            m.feedback(mid, "useful")
+
+    _race(tmp_path, config, embedder, judge)
+    expected = start
+    for _ in range(WRITERS * EACH):
+        expected = new_importance(expected, "useful")
+    with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+        events = [h for h in m.history(mid) if h["event"] == "FEEDBACK"]
+        assert len(events) == WRITERS * EACH
+        # Every judgement moved the stored value, none computed from a stale read.
+        assert m.get(mid)["importance"] == pytest.approx(expected, abs=1e-5)
