@@ -74,3 +74,49 @@ def test_concurrent_feedback_loses_no_adjustment(
         assert len(events) == WRITERS * EACH
         # Every judgement moved the stored value, none computed from a stale read.
         assert m.get(mid)["importance"] == pytest.approx(expected, abs=1e-5)
+
+
+COUNTRIES = [
+    "Sweden",
+    "Norway",
+    "Denmark",
+    "Finland",
+    "Iceland",
+    "Spain",
+    "Portugal",
+    "Italy",
+    "Greece",
+    "Austria",
+    "Poland",
+    "Ireland",
+]
+
+
+def test_concurrent_writers_of_one_new_relation_store_it_once(
+    backend: str, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    config = _config(backend, tmp_path)
+    with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+        # The entities exist already, with their final kinds: only the relation is new (a new
+        # entity's key, or a kind upgraded, would make the writers wait for each other).
+        setup = [f"Anna: I moved from my home country, {c}." for c in COUNTRIES]
+        m.add(["Caroline: I talked about it.", *setup], user_id="u", infer=False)
+    start = threading.Barrier(WRITERS)
+
+    def state(m: Memory, w: int) -> None:
+        for country in COUNTRIES:
+            start.wait(timeout=60)  # every writer states the same new relation at once
+            text = f"Caroline: I moved from my home country, {country}. ({w})"
+            m.add(text, user_id="u", infer=False)
+
+    _race(tmp_path, config, embedder, state)
+    with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+        for country in COUNTRIES:
+            rels = [
+                r
+                for r in m.relations(user_id="u", entity="Caroline")
+                if (r["relationship"], r["target"]) == ("from", country)
+            ]
+            # One current relation, stated by every writer's memory.
+            assert len(rels) == 1, rels
+            assert len(rels[0]["memory_ids"]) == WRITERS

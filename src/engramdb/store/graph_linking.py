@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -212,6 +213,7 @@ class GraphLinking(GraphReads):
                 wanted.append(((scope.tenant, scope_key(scope), subj, rel.predicate, obj), rel))
         if not wanted:
             return
+        self._serialise_relations(sorted({"\x1f".join(k) for k, _ in wanted}))
         current = self._current_relations(sorted({k[2] for k, _ in wanted}))
         new_rows: list[tuple[object, ...]] = []
         sources: dict[tuple[str, int], tuple[str, int, str, str]] = {}
@@ -249,6 +251,11 @@ class GraphLinking(GraphReads):
             list(sources.values()),
             "ON CONFLICT DO NOTHING",
         )
+
+    @abstractmethod
+    def _serialise_relations(self, keys: Sequence[str]) -> None:
+        """Make writers of the same relation keys take turns until this transaction ends, so
+        that the current relations read next include any a concurrent writer committed."""
 
     def _current_relations(
         self, subject_ids: Sequence[str]

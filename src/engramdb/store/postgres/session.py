@@ -54,6 +54,20 @@ class PostgresSQL(GraphSQL):
             params += [w, w]
         return parts, params
 
+    def _serialise_relations(self, keys: Sequence[str]) -> None:
+        # Under READ COMMITTED two writers could each read "no current relation" and each
+        # insert one. A transaction-scoped advisory lock per key makes the second wait for the
+        # first's commit, and its next statement's snapshot then sees that row. (A unique index
+        # cannot do it: a merge of two entities keeps both of their relations current, so that
+        # the merge can be undone.) Taken in sorted order in one statement, so two batches
+        # never wait for each other in a cycle.
+        self._q(
+            "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+            "hashtextextended('relation' || k, 0) AS h FROM unnest(?::text[]) AS k "
+            "ORDER BY h) AS locks",
+            [list(keys)],
+        )
+
 
 def session(c: psycopg.Cursor[tuple[Any, ...]]) -> PostgresSQL:
     """The shared SQL on cursor ``c`` (its time fixed now, for the transaction)."""

@@ -47,6 +47,10 @@ class SQLiteSQL(GraphSQL):
             [" ".join('"' + w.replace('"', '""') + '"' for w in words)],
         )
 
+    def _serialise_relations(self, keys: Sequence[str]) -> None:
+        # Writes run in BEGIN IMMEDIATE: one writer at a time already.
+        pass
+
 
 def session(c: sqlite3.Connection) -> SQLiteSQL:
     """The shared SQL on ``c`` (its time fixed now, for a statement or a transaction)."""
