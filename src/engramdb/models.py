@@ -159,6 +159,9 @@ class Change:
     expires_at: str | None = None
     event: str = "UPDATE"
     reason: str | None = None
+    #: Apply only if the memory's ``updated_at`` is still this (the value the caller decided
+    #: on); a memory changed since is left alone and its id returned by ``Store.apply``.
+    if_updated_at: str | None = None
 
 
 @dataclass

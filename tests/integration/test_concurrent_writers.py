@@ -3,7 +3,9 @@ own connection, as separate processes would have) write the same rows of one sto
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,62 @@ def test_concurrent_writers_of_one_new_relation_store_it_once(
             # One current relation, stated by every writer's memory.
             assert len(rels) == 1, rels
             assert len(rels[0]["memory_ids"]) == WRITERS
+
+
+ROUNDS = 30
+
+
+def test_consolidate_does_not_archive_a_memory_updated_meanwhile(
+    backend: str, tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    config = _config(backend, tmp_path)
+    with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+        pairs = []
+        for r in range(ROUNDS):
+            # Two copies of one statement: consolidate archives the older as a duplicate.
+            ids = [
+                m.add(text, user_id=f"u{r}", infer=False)["results"][0]["id"]
+                for text in (f"Ada lives in Porto since {r}", f"ada lives in Porto since {r}.")
+            ]
+            pairs.append(ids)
+    start = threading.Barrier(2)
+    skipped: list[str] = []
+
+    def consolidate(m: Memory) -> None:
+        rng = random.Random(7)
+        for r in range(ROUNDS):
+            start.wait(timeout=60)
+            # The update embeds its text first: starting a little later some rounds lets it
+            # land between consolidate's read and its write.
+            time.sleep(rng.uniform(0, 0.006))
+            skipped.extend(m.consolidate(user_id=f"u{r}")["skipped"])
+
+    def update(m: Memory) -> None:
+        for r, (dup, _) in enumerate(pairs):
+            start.wait(timeout=60)
+            m.update(dup, f"Bob owns a red bicycle number {r}")
+
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[Memory], None]) -> None:
+        try:
+            with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+                work(m)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in (consolidate, update)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=240)
+    assert not errors, errors
+    with Memory(path=tmp_path, config=config, embedder=embedder) as m:
+        for dup, _ in pairs:
+            events = [h["event"] for h in m.history(dup)]
+            # Archiving as a duplicate is decided on the text read: an update consolidate did
+            # not see must not be archived by it.
+            assert events[-2:] != ["UPDATE", "ARCHIVE"], (dup, events)
+            # ... and says so: what it skipped was updated and is still active.
+            if dup in skipped:
+                assert "ARCHIVE" not in events and m.get(dup)["status"] == "active"

@@ -86,7 +86,8 @@ class LifecycleMethods:
         stays, the others are archived with a history event naming it. Stale: importance
         below ``lifecycle.stale_importance``, unused and old (config). Archived memories
         leave search and :meth:`get_all` (``include_archived=True`` lists them) and come
-        back with :meth:`restore`. One transaction; ``dry_run=True`` only reports.
+        back with :meth:`restore`. One transaction; ``dry_run=True`` only reports. A memory
+        another writer updates meanwhile is not archived: it is listed under ``skipped``.
         """
         if not isinstance(dry_run, bool):
             raise ValidationError(f"dry_run must be a boolean, not {dry_run!r}")
@@ -99,7 +100,7 @@ class LifecycleMethods:
         ]
         decided = consolidation.plan(active, self.config.lifecycle, now=now.timestamp())
         if not dry_run:
-            self.store.apply(WriteBatch(changes=decided.changes, at=iso(now)))
+            decided.skip(self.store.apply(WriteBatch(changes=decided.changes, at=iso(now))))
         return decided.report(dry_run=dry_run)
 
     def restore(self: FacadeCore, memory_id: str) -> dict[str, Any]:

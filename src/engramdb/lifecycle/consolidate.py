@@ -66,6 +66,18 @@ class Plan:
     stale: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     examined: int = 0
+    #: Memories planned for archiving but updated by another writer before the write.
+    skipped: list[str] = field(default_factory=list)
+
+    def skip(self, ids: Sequence[str]) -> None:
+        """Leave out what the store did not archive (each change names the version it was
+        decided on; a memory updated since is judged again by the next consolidation)."""
+        gone = set(ids)
+        self.skipped = [c.id for c in self.changes if c.id in gone]
+        self.changes = [c for c in self.changes if c.id not in gone]
+        self.stale = [i for i in self.stale if i not in gone]
+        merged = {s: [i for i in ids_ if i not in gone] for s, ids_ in self.merged.items()}
+        self.merged = {s: ids_ for s, ids_ in merged.items() if ids_}
 
     def report(self, *, dry_run: bool) -> dict[str, Any]:
         """The public report of :meth:`Memory.consolidate`."""
@@ -75,6 +87,7 @@ class Plan:
             "merged": [{"survivor": s, "archived": ids} for s, ids in self.merged.items()],
             "stale": list(self.stale),
             "archived": sum(len(v) for v in self.merged.values()) + len(self.stale),
+            "skipped": list(self.skipped),
         }
 
 
@@ -109,6 +122,7 @@ def plan(records: Sequence[MemoryRecord], cfg: LifecycleConfig, *, now: float) -
                     id=r.id,
                     status="archived",
                     event="ARCHIVE",
+                    if_updated_at=r.updated_at,
                     reason=(
                         f"stale: importance {r.importance:g} below {cfg.stale_importance:g}, "
                         f"unused for {cfg.stale_unused_days:g}+ days"
@@ -126,6 +140,7 @@ def _merge(out: Plan, survivor: MemoryRecord, duplicate: MemoryRecord) -> None:
             status="archived",
             event="ARCHIVE",
             reason=f"near-duplicate of {survivor.id}",
+            if_updated_at=duplicate.updated_at,
         )
     )
 

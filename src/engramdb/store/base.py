@@ -45,9 +45,10 @@ class Store(Protocol):
     #: The schema version the store is at (pending migrations are applied when it opens).
     schema_version: int
 
-    def apply(self, batch: WriteBatch) -> None:
+    def apply(self, batch: WriteBatch) -> list[str]:
         """Apply every insert, change, delete and feedback row of ``batch`` atomically, with
-        history rows."""
+        history rows; return the ids of changes skipped because their memory's
+        ``updated_at`` was no longer their ``if_updated_at``."""
         ...
 
     def get(self, memory_id: str, tenant: str) -> MemoryRecord | None:

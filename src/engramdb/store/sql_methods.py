@@ -51,18 +51,20 @@ class SQLMethods(SQLSessions):
     _taken_error: ClassVar[type[Exception]]
 
     @abstractmethod
-    def _apply(self, batch: WriteBatch) -> None:
-        """Write ``batch`` in one transaction (rolled back whole on an error)."""
+    def _apply(self, batch: WriteBatch) -> list[str]:
+        """Write ``batch`` in one transaction (rolled back whole on an error); return the ids
+        of changes skipped by their ``if_updated_at``."""
 
-    def apply(self, batch: WriteBatch) -> None:
-        """Apply inserts, changes and deletes in one transaction, with history rows.
+    def apply(self, batch: WriteBatch) -> list[str]:
+        """Apply inserts, changes and deletes in one transaction, with history rows; return
+        the ids of changes skipped because their memory changed since ``if_updated_at``.
 
         An id that is already taken raises :class:`ConflictError` and nothing is written.
         """
         if not batch:
-            return
+            return []
         try:
-            self._apply(batch)
+            return self._apply(batch)
         except self._taken_error as exc:
             raise ConflictError(f"an id in the write is already taken: {exc}") from None
 

@@ -92,9 +92,9 @@ class PostgresStore(PostgresSearch, SQLMethods, GraphMethods):
     def _vector(self, memory_id: str, vector: Any) -> npt.NDArray[np.float32]:
         return checked_vector(memory_id, vector, self.dims)
 
-    def _apply(self, batch: WriteBatch) -> None:
+    def _apply(self, batch: WriteBatch) -> list[str]:
         with self._connection() as conn, conn.cursor() as c:
-            writes.apply_batch(c, batch, batch.at or now_iso(), self._vector, session(c))
+            return writes.apply_batch(c, batch, batch.at or now_iso(), self._vector, session(c))
 
     def copy_insert(self, memories: Sequence[NewMemory]) -> None:
         """Insert new memories with their ADD history rows, in one transaction (no graph).

@@ -76,9 +76,11 @@ def copy_memories(c: Cursor, inserts: Sequence[NewMemory], vector: VectorCheck) 
 
 def apply_batch(
     c: Cursor, batch: WriteBatch, at: str, vector: VectorCheck, graph: GraphSQL
-) -> None:
-    """Write every part of ``batch`` on ``c`` (the caller owns the transaction)."""
+) -> list[str]:
+    """Write every part of ``batch`` on ``c`` (the caller owns the transaction); return the
+    ids of changes skipped by their ``if_updated_at``."""
     rowids: dict[str, int] = {}
+    skipped: list[str] = []
     if batch.episodes:
         c.executemany(
             f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES "
@@ -94,12 +96,17 @@ def apply_batch(
         copy_memories(c, batch.inserts, vector)
     for ch in batch.changes:
         row = c.execute(
-            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance FROM memories "
+            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance, updated_at "
+            "FROM memories "
             "WHERE id = %s FOR UPDATE",
             (ch.id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"memory {ch.id} vanished during the write")
+        if ch.if_updated_at is not None and row[7] != ch.if_updated_at:
+            # Changed since the caller read it: its decision was about another version.
+            skipped.append(ch.id)
+            continue
         rowid = row[0]
         rowids[ch.id] = rowid
         # FOR UPDATE holds the row until commit, so the importance read is the one we change.
@@ -118,7 +125,7 @@ def apply_batch(
         rowids.update((str(r[0]), int(r[1])) for r in c.fetchall())
     graph.write([(g, rowids[g.memory_id]) for g in batch.graph if g.memory_id in rowids])
     for ch in batch.changes:
-        if ch.status is not None and ch.status != "active":
+        if ch.status is not None and ch.status != "active" and ch.id not in skipped:
             graph.invalidate(rowids[ch.id], ch.invalid_at or at)
     if batch.deletes:
         c.execute("SELECT rowid FROM memories WHERE id = ANY(%s)", (batch.deletes,))
@@ -153,3 +160,4 @@ def apply_batch(
                 for f in batch.feedback
             ],
         )
+    return skipped

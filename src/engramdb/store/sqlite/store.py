@@ -90,9 +90,9 @@ class SQLiteStore(SQLiteSearch, SQLMethods, GraphMethods):
         with self._write() as c:
             yield session(c)
 
-    def _apply(self, batch: WriteBatch) -> None:
+    def _apply(self, batch: WriteBatch) -> list[str]:
         with self._write() as c:
-            writes.apply_batch(c, batch, batch.at or now_iso(), self.dims, session(c))
+            return writes.apply_batch(c, batch, batch.at or now_iso(), self.dims, session(c))
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -36,9 +36,11 @@ CHANGELOG_KEEP = 50_000
 
 def apply_batch(
     c: sqlite3.Connection, batch: WriteBatch, at: str, dims: int, graph: GraphSQL
-) -> None:
-    """Write every part of ``batch`` on ``c`` (the caller owns the transaction)."""
+) -> list[str]:
+    """Write every part of ``batch`` on ``c`` (the caller owns the transaction); return the
+    ids of changes skipped by their ``if_updated_at``."""
     rowids: dict[str, int] = {}
+    skipped: list[str] = []
     c.executemany(
         f"INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
         [episode_values(e) for e in batch.episodes],
@@ -67,12 +69,17 @@ def apply_batch(
         )
     for ch in batch.changes:
         row = c.execute(
-            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance FROM memories "
+            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance, updated_at "
+            "FROM memories "
             "WHERE id = ?",
             (ch.id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"memory {ch.id} vanished during the write")
+        if ch.if_updated_at is not None and row[7] != ch.if_updated_at:
+            # Changed since the caller read it: its decision was about another version.
+            skipped.append(ch.id)
+            continue
         rowid = row[0]
         rowids[ch.id] = rowid
         # Read inside BEGIN IMMEDIATE: no other writer can change the row before our UPDATE.
@@ -93,7 +100,7 @@ def apply_batch(
                 rowids[item.memory_id] = got[0]
     graph.write([(g, rowids[g.memory_id]) for g in batch.graph if g.memory_id in rowids])
     for ch in batch.changes:
-        if ch.status is not None and ch.status != "active":
+        if ch.status is not None and ch.status != "active" and ch.id not in skipped:
             graph.invalidate(rowids[ch.id], ch.invalid_at or at)
     doomed = []
     for memory_id in dict.fromkeys(batch.deletes):
@@ -130,6 +137,7 @@ def apply_batch(
         ],
     )
     _prune_changelog(c)
+    return skipped
 
 
 def _prune_changelog(c: sqlite3.Connection) -> None:
