@@ -480,3 +480,7 @@ class ConsolidateReport(BaseModel):
     merged: list[MergedOut]
     stale: list[str]
     archived: int
+    skipped: list[str] = Field(
+        default_factory=list,
+        description="memories changed by another writer while planned; left for the next run",
+    )
