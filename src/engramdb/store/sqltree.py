@@ -228,6 +228,23 @@ def history_values(
     )
 
 
+def changing_row(cursor: Any, change: Change, mark: str, lock: str = "") -> Sequence[Any] | None:
+    """The stored row ``change`` applies to: (rowid, tenant, memory, user_id, agent_id, run_id,
+    importance, updated_at), read inside the write transaction (``lock`` is Postgres's
+    ``FOR UPDATE``); ``None`` when the caller planned on another version (``if_updated_at``),
+    so the change is skipped. A memory gone mid-write is a :class:`StoreError`."""
+    row = cursor.execute(
+        "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance, updated_at "
+        f"FROM memories WHERE id = {mark}{lock}",
+        (change.id,),
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"memory {change.id} vanished during the write")
+    if change.if_updated_at is not None and row[7] != change.if_updated_at:
+        return None
+    return tuple(row)
+
+
 def change_history(change: Change, row: Sequence[Any], at: str) -> tuple[Any, ...]:
     """The history row of ``change`` to the memory read (before the change) as
     (rowid, tenant, memory, user_id, agent_id, run_id)."""

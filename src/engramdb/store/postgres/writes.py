@@ -15,7 +15,6 @@ import numpy.typing as npt
 import psycopg
 from psycopg.types.json import Jsonb
 
-from engramdb.errors import StoreError
 from engramdb.models import NewMemory, WriteBatch
 from engramdb.store.graphsql import GraphSQL
 from engramdb.store.sqltree import (
@@ -24,6 +23,7 @@ from engramdb.store.sqltree import (
     MEMORY_COLUMNS,
     change_history,
     changed_columns,
+    changing_row,
     episode_values,
     history_values,
     memory_values,
@@ -95,15 +95,8 @@ def apply_batch(
     if batch.inserts:
         copy_memories(c, batch.inserts, vector)
     for ch in batch.changes:
-        row = c.execute(
-            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance, updated_at "
-            "FROM memories "
-            "WHERE id = %s FOR UPDATE",
-            (ch.id,),
-        ).fetchone()
+        row = changing_row(c, ch, "%s", " FOR UPDATE")
         if row is None:
-            raise StoreError(f"memory {ch.id} vanished during the write")
-        if ch.if_updated_at is not None and row[7] != ch.if_updated_at:
             # Changed since the caller read it: its decision was about another version.
             skipped.append(ch.id)
             continue

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from engramdb.errors import StoreError
 from engramdb.models import WriteBatch
 from engramdb.store.graphsql import GraphSQL
 from engramdb.store.sqltree import (
@@ -22,6 +21,7 @@ from engramdb.store.sqltree import (
     MEMORY_COLUMNS,
     change_history,
     changed_columns,
+    changing_row,
     checked_vector,
     episode_values,
     history_values,
@@ -68,15 +68,8 @@ def apply_batch(
             ),
         )
     for ch in batch.changes:
-        row = c.execute(
-            "SELECT rowid, tenant, memory, user_id, agent_id, run_id, importance, updated_at "
-            "FROM memories "
-            "WHERE id = ?",
-            (ch.id,),
-        ).fetchone()
+        row = changing_row(c, ch, "?")
         if row is None:
-            raise StoreError(f"memory {ch.id} vanished during the write")
-        if ch.if_updated_at is not None and row[7] != ch.if_updated_at:
             # Changed since the caller read it: its decision was about another version.
             skipped.append(ch.id)
             continue
