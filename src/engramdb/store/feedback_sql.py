@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engramdb.models import Feedback, Scope
-from engramdb.store.graph_base import CHUNK, GraphBase
+from engramdb.store.graph_base import GraphBase
 
 
 class FeedbackSQL(GraphBase):
@@ -43,12 +43,8 @@ class FeedbackSQL(GraphBase):
     def feedback_stored(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are stored feedback rows (of any tenant: ids are unique)."""
         found: set[str] = set()
-        for start in range(0, len(ids), CHUNK):
-            part = list(ids[start : start + CHUNK])
+        for marks, part in self._chunks(ids):
             found.update(
-                str(r[0])
-                for r in self._q(
-                    f"SELECT id FROM feedback WHERE id IN ({self._marks(len(part))})", part
-                )
+                str(r[0]) for r in self._q(f"SELECT id FROM feedback WHERE id IN ({marks})", part)
             )
         return found

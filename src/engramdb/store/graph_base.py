@@ -6,8 +6,8 @@ See :mod:`engramdb.store.graphsql` for the tables and how the stores use this.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from engramdb.filters import Node
 from engramdb.models import Scope
@@ -19,6 +19,8 @@ WhereSQL = Callable[[Node | None, str], tuple[str, list[Any]]]
 
 #: One scope's entity lookup: (scope, normal forms, first words); see ``GraphReads.lookup``.
 LookupRequest = tuple[Scope, Sequence[str], Sequence[str]]
+
+_T = TypeVar("_T")
 
 # Ids per IN list: well under SQLite's and Postgres's parameter limits.
 CHUNK = 400
@@ -51,6 +53,13 @@ class GraphBase:
     def _marks(self, n: int) -> str:
         return ", ".join([self._mark] * n)
 
+    def _chunks(self, values: Sequence[_T]) -> Iterator[tuple[str, list[_T]]]:
+        """``values`` in pieces of :data:`CHUNK` (the bound on one statement's parameters),
+        each with its placeholder list for an ``IN (...)``."""
+        for start in range(0, len(values), CHUNK):
+            part = list(values[start : start + CHUNK])
+            yield self._marks(len(part)), part
+
     def _finals(self, entity_ids: Sequence[str]) -> dict[str, str]:
         """Each id mapped to the entity it ends up in, following merges (a merged entity
         points at the one that absorbed it); one query per chunk and merge level."""
@@ -59,13 +68,12 @@ class GraphBase:
         for _ in range(16):
             # Which ids currently reached are themselves merged into another.
             step: dict[str, str] = {}
-            for start in range(0, len(todo), CHUNK):
-                part = todo[start : start + CHUNK]
+            for marks, part in self._chunks(todo):
                 step.update(
                     (str(r[0]), str(r[1]))
                     for r in self._q(
                         f"SELECT id, merged_into FROM entities WHERE id IN "
-                        f"({self._marks(len(part))}) AND merged_into IS NOT NULL",
+                        f"({marks}) AND merged_into IS NOT NULL",
                         part,
                     )
                 )

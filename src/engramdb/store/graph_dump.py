@@ -21,7 +21,7 @@ from engramdb.graph.models import (
     MemoryLinks,
 )
 from engramdb.models import Scope
-from engramdb.store.graph_base import CHUNK, GraphBase
+from engramdb.store.graph_base import GraphBase
 
 
 def row_scope(r: Sequence[Any]) -> Scope:
@@ -53,11 +53,10 @@ class GraphDump(GraphBase):
         )
         aliases: dict[str, list[str]] = {}
         ids = [str(r[4]) for r in rows]
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start : start + CHUNK]
+        for marks, part in self._chunks(ids):
             for entity_id, norm in self._q(
                 f"SELECT entity_id, norm FROM entity_aliases WHERE entity_id IN "
-                f"({self._marks(len(part))}) ORDER BY norm",
+                f"({marks}) ORDER BY norm",
                 part,
             ):
                 aliases.setdefault(str(entity_id), []).append(str(norm))
@@ -87,11 +86,10 @@ class GraphDump(GraphBase):
             )
         ]
         links: dict[str, list[tuple[str, str]]] = {}
-        for start in range(0, len(memories), CHUNK):
-            part = memories[start : start + CHUNK]
+        for marks, part in self._chunks(memories):
             for memory_id, entity_id, role in self._q(
                 "SELECT l.memory_id, l.entity_id, l.role FROM entity_links l JOIN memories m ON "
-                f"m.rowid = l.memory_rowid WHERE m.id IN ({self._marks(len(part))}) "
+                f"m.rowid = l.memory_rowid WHERE m.id IN ({marks}) "
                 "ORDER BY l.entity_id",
                 part,
             ):
@@ -108,11 +106,10 @@ class GraphDump(GraphBase):
         )
         sources: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         ids = [str(r[4]) for r in rows]
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start : start + CHUNK]
+        for marks, part in self._chunks(ids):
             for relation_id, memory_id, episodes in self._q(
                 "SELECT relation_id, memory_id, episode_ids FROM relation_sources WHERE "
-                f"relation_id IN ({self._marks(len(part))}) ORDER BY memory_rowid",
+                f"relation_id IN ({marks}) ORDER BY memory_rowid",
                 part,
             ):
                 sources.setdefault(str(relation_id), []).append(
@@ -145,12 +142,11 @@ class GraphDump(GraphBase):
         undo = [json.loads(r[5]) for r in rows]
         rowids = sorted({int(x) for u in undo for x in u["links"]})
         ids: dict[int, str] = {}
-        for start in range(0, len(rowids), CHUNK):
-            part = rowids[start : start + CHUNK]
+        for marks, part in self._chunks(rowids):
             ids.update(
                 (int(rowid), str(memory_id))
                 for rowid, memory_id in self._q(
-                    f"SELECT rowid, id FROM memories WHERE rowid IN ({self._marks(len(part))})",
+                    f"SELECT rowid, id FROM memories WHERE rowid IN ({marks})",
                     part,
                 )
             )

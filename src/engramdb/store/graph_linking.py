@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engramdb.graph.models import EntityMention, GraphWrite
-from engramdb.store.graph_base import CHUNK, MAX_PARAMS, scope_key
+from engramdb.store.graph_base import MAX_PARAMS, scope_key
 from engramdb.store.graph_reads import GraphReads
 
 #: (tenant, scope key, normal form): how an entity, or an alias of one, is found.
@@ -194,10 +194,9 @@ class GraphLinking(GraphReads):
             if final != kind:
                 upgrades.setdefault(final, []).append(entity_id)
         for kind, entity_ids in sorted(upgrades.items()):
-            for start in range(0, len(entity_ids), CHUNK):
-                part = entity_ids[start : start + CHUNK]
+            for marks, part in self._chunks(entity_ids):
                 self._q(
-                    f"UPDATE entities SET kind = ? WHERE id IN ({self._marks(len(part))})",
+                    f"UPDATE entities SET kind = ? WHERE id IN ({marks})",
                     [kind, *part],
                 )
         return {ekey: entity_id for ekey, (entity_id, _) in stored.items()}
@@ -262,11 +261,10 @@ class GraphLinking(GraphReads):
     ) -> dict[tuple[str, str, str, str, str], str]:
         # (tenant, scope key, subject, predicate, object) -> id of a relation not yet ended.
         out: dict[tuple[str, str, str, str, str], str] = {}
-        for start in range(0, len(subject_ids), CHUNK):
-            part = subject_ids[start : start + CHUNK]
+        for marks, part in self._chunks(subject_ids):
             for row in self._q(
                 "SELECT tenant, scope_key, subject_id, predicate, object_id, id FROM relations "
-                f"WHERE subject_id IN ({self._marks(len(part))}) AND invalid_at IS NULL "
+                f"WHERE subject_id IN ({marks}) AND invalid_at IS NULL "
                 "ORDER BY id",
                 part,
             ):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from engramdb.errors import ConflictError
 from engramdb.graph.models import GraphEntity, GraphImport, GraphMerge, GraphRelation
-from engramdb.store.graph_base import CHUNK, GraphBase, scope_key
+from engramdb.store.graph_base import GraphBase, scope_key
 from engramdb.store.graph_dump import row_scope
 
 # Ids derived for rows imported into a scope where their own id is taken (see _placed).
@@ -72,11 +72,10 @@ class GraphRestore(GraphBase):
         """Delete those of the new entities nothing links, relates or merges, as the store's
         own cleanup would (a merged one stays: its name still finds the target); how many."""
         gone = 0
-        for start in range(0, len(entity_ids), CHUNK):
-            part = list(entity_ids[start : start + CHUNK])
+        for marks, part in self._chunks(entity_ids):
             gone += len(
                 self._q(
-                    f"DELETE FROM entities WHERE id IN ({self._marks(len(part))}) "
+                    f"DELETE FROM entities WHERE id IN ({marks}) "
                     "AND merged_into IS NULL "
                     "AND NOT EXISTS (SELECT 1 FROM entity_links l WHERE l.entity_id = entities.id) "
                     "AND NOT EXISTS (SELECT 1 FROM relations r WHERE r.subject_id = entities.id "
@@ -96,14 +95,13 @@ class GraphRestore(GraphBase):
             | {m for g in graph.merges for m in g.links}
         )
         out: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(named), CHUNK):
-            part = named[start : start + CHUNK]
+        for marks, part in self._chunks(named):
             out.update(
                 (str(r[0]), (int(r[1]), scope_key(row_scope(r[2:]))))
                 for r in self._q(
                     f"SELECT id, rowid, tenant, user_id, agent_id, run_id FROM memories WHERE "
                     f"tenant = ? AND id IN "
-                    f"({self._marks(len(part))})",
+                    f"({marks})",
                     [tenant, *part],
                 )
             )

@@ -88,9 +88,8 @@ class GraphWrites(GraphLinking):
         ``tenant`` left with no link and no relation, with its aliases and merge records (a
         merge record names entities, so it would keep what was forgotten). Returns counts."""
         links = sources = 0
-        for start in range(0, len(rowids), CHUNK):
-            part = list(rowids[start : start + CHUNK])
-            marks = self._marks(len(part))
+        for marks, part in self._chunks(rowids):
+            marks = marks
             links += int(
                 self._q(f"SELECT count(*) FROM entity_links WHERE memory_rowid IN ({marks})", part)[
                     0
