@@ -16,9 +16,56 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engramdb.errors import ConfigError
-from engramdb.ingest.prompts.extract_reconcile import DEFAULT_CATEGORIES
-from engramdb.llm.base import LLMSettings
-from engramdb.models import DEFAULT_TENANT
+from engramdb.models import DEFAULT_CATEGORIES, DEFAULT_TENANT
+
+StructuredMode = Literal["json_schema", "json_object", "json_object_schema", "prompt"]
+
+
+class LLMSettings(BaseModel):
+    """How to reach one LLM. ``provider`` is a registry name ("openai", "anthropic",
+    "ollama", "groq", ...); presets fill ``base_url`` and ``api_key_env`` when not given.
+
+    The API key is read from ``api_key``, else from the ``api_key_env`` variable (only when
+    a provider is built, never at import).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = "openai"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = Field(None, repr=False)
+    api_key_env: str | None = None
+    api_version: str | None = Field(
+        None, description="Azure 'api-version' query value; Anthropic 'anthropic-version'"
+    )
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, description="retries after the first attempt")
+    backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
+    max_backoff_s: float = Field(30.0, ge=0, description="cap on one delay, Retry-After too")
+    temperature: float = 0.0
+    max_tokens: int | None = Field(None, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+    structured_output: StructuredMode | None = Field(
+        None, description="override the preset's structured-output mechanism"
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "provider-specific extras: merged into the request body for HTTP providers "
+            "(a None value removes a key, e.g. {'temperature': None, "
+            "'max_completion_tokens': 2000} for reasoning models), passed to "
+            "llama_cpp.Llama for 'local' and to litellm.acompletion for 'litellm'"
+        ),
+    )
+
+    def resolve_api_key(self, default_env: str | None = None) -> str | None:
+        """``api_key``, else the value of ``api_key_env`` (or ``default_env``), else None."""
+        if self.api_key:
+            return self.api_key
+        env = self.api_key_env or default_env
+        return os.environ.get(env) if env else None
+
 
 _STRICT = ConfigDict(extra="forbid")
 

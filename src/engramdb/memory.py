@@ -14,10 +14,8 @@ from engramdb.facade.graph import GraphMethods
 from engramdb.facade.learning import LearningMethods
 from engramdb.facade.lifecycle import LifecycleMethods
 from engramdb.filters import Node, parse, split_scope
-from engramdb.graph import api as graph_api
-from engramdb.graph import links as graph_links
 from engramdb.graph import retrieve as graph_retrieve
-from engramdb.ingest import plan
+from engramdb.ingest import plan, verbatim
 from engramdb.ingest.messages import parse_messages
 from engramdb.ingest.pipeline import OPTIONS_KEY, Ingestor, episodes_for
 from engramdb.learn.experience import add_options
@@ -31,8 +29,8 @@ from engramdb.retrieve.asof import search_as_of
 from engramdb.retrieve.context import TokenCounter, build_context, check_budget
 from engramdb.retrieve.profile import build_profile
 from engramdb.retrieve.search import Hit, search, search_text
-from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
+from engramdb.text.terms import terms
 from engramdb.timeutil import TimeInput, iso, to_datetime, to_iso, utcnow
 from engramdb.validation import (
     MAX_LIMIT,
@@ -119,7 +117,7 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
         self.on_usage: Callable[[str, Usage], None] | None = None
         self._access = AccessLog(self.store)
         self._owns_access = True
-        self._queue = BackgroundQueue(self)
+        self._queue = BackgroundQueue(self.store, self.ingestor, self.tenant, self._count)
         self._closed = threading.Event()
         # Work queued by a process that died before extracting it resumes here.
         self._queue.resume()
@@ -244,24 +242,16 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
         if importance is not None:
             lifecycle["importance"] = check_importance(importance)
         if not infer:
-            vectors = self.embedder.embed([plan.memory_text(m) for m in msgs])
-            batch, results = plan.verbatim(
-                msgs, vectors, scope, meta, at, memory_type=memory_type or "fact"
+            results = verbatim.write(
+                self.store,
+                self.embedder,
+                msgs,
+                scope,
+                meta,
+                at,
+                memory_type=memory_type or "fact",
+                lifecycle=lifecycle,
             )
-            for new in batch.inserts:
-                new.expires_at = lifecycle.get("expires_at")
-                new.importance = lifecycle.get("importance", new.importance)
-            # The turns are kept as episodes too (working memory, provenance), in the same
-            # transaction; there is nothing to extract from them.
-            batch.episodes = episodes_for(msgs, scope, meta, at, {})
-            for e, new, m in zip(batch.episodes, batch.inserts, msgs, strict=True):
-                e.status = "done"
-                batch.graph.append(
-                    graph_links.for_memory(
-                        new.id, new.memory, scope, at=at, episode_ids=[e.id], speaker=m.name
-                    )
-                )
-            self.store.apply(graph_api.link(self.store, self.embedder, batch))
             return {"results": results, "usage": _usage_dict(Usage())}
         if memory_type and not options:
             options = {"memory_type": memory_type}
@@ -435,18 +425,10 @@ class Memory(LearningMethods, LifecycleMethods, GraphMethods):
         if text is not None:
             if not isinstance(text, str) or not text.strip():
                 raise ValidationError("text must be a non-empty string")
-            change.memory = text.strip()
-            change.hash = plan.text_hash(change.memory)
-            change.vector = self.embedder.embed([change.memory])[0]
+            text = text.strip()
         if metadata is not None:
             change.metadata = check_metadata(metadata)
-        at = iso(utcnow())
-        batch = WriteBatch(changes=[change], at=at)
-        if change.memory is not None:
-            batch.graph.append(
-                graph_links.for_memory(record.id, change.memory, record.scope, at=at)
-            )
-        self.store.apply(graph_api.link(self.store, self.embedder, batch))
+        verbatim.edit(self.store, self.embedder, record, change, text)
         updated = self.store.get(record.id, self.tenant)
         assert updated is not None
         return {"message": "Memory updated successfully!", **updated.to_dict()}

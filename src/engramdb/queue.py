@@ -14,13 +14,12 @@ import logging
 import os
 import socket
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from engramdb.ingest.pipeline import Ingestor
 from engramdb.llm.base import Usage
 from engramdb.models import Episode, Scope
-
-if TYPE_CHECKING:
-    from engramdb.memory import Memory
+from engramdb.store.base import Store
 
 log = logging.getLogger("engramdb.queue")
 
@@ -49,8 +48,18 @@ def worker_alive(owner: str) -> bool:
 class BackgroundQueue:
     """Processes queued episode batches of one tenant in a background thread."""
 
-    def __init__(self, memory: Memory) -> None:
-        self._memory = memory
+    def __init__(
+        self,
+        store: Store,
+        ingestor: Ingestor,
+        tenant: str,
+        on_usage: Callable[[Usage], None],
+    ) -> None:
+        self._store = store
+        self._ingestor = ingestor
+        self._tenant = tenant
+        # Counts the LLM calls of each batch, failed or not (the facade's usage and metering).
+        self._on_usage = on_usage
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
@@ -59,9 +68,8 @@ class BackgroundQueue:
 
     def resume(self) -> None:
         """Requeue work of dead workers and start draining if anything is queued."""
-        m = self._memory
-        m.store.requeue_abandoned(m.tenant, worker_alive)
-        if m.store.episodes(Scope(tenant=m.tenant), status="queued", limit=1):
+        self._store.requeue_abandoned(self._tenant, worker_alive)
+        if self._store.episodes(Scope(tenant=self._tenant), status="queued", limit=1):
             self.kick()
 
     def kick(self) -> None:
@@ -86,12 +94,11 @@ class BackgroundQueue:
             thread.join(timeout=10)
 
     def _next_batch(self) -> list[Episode]:
-        m = self._memory
-        queued = m.store.episodes(
-            Scope(tenant=m.tenant), status="queued", limit=500, newest_first=False
+        queued = self._store.episodes(
+            Scope(tenant=self._tenant), status="queued", limit=500, newest_first=False
         )
         for batch_id in dict.fromkeys(e.batch_id for e in queued):
-            claimed = m.store.claim_queued(m.tenant, batch_id, worker_id())
+            claimed = self._store.claim_queued(self._tenant, batch_id, worker_id())
             if claimed:
                 return claimed
         return []
@@ -108,10 +115,10 @@ class BackgroundQueue:
                     return
             usage = Usage()
             try:
-                self._memory.ingestor.run(batch, usage)
+                self._ingestor.run(batch, usage)
             except Exception:
                 # run() has marked the batch failed with the error; reprocess() can retry it.
                 log.exception("background extraction failed for batch %s", batch[0].batch_id)
             finally:
-                self._memory._count(usage)
+                self._on_usage(usage)
         self._idle.set()

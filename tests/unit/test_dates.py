@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from engramdb.ingest.dates import find_time_expressions, resolve_time
+from engramdb.text.dates import find_time_expressions, resolve_time
 
 # A Friday in the past, so any accidental use of "now" shows up as a wrong year.
 ANCHOR = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)

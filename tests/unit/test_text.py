@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engramdb.retrieve.text import STOPWORDS, terms
+from engramdb.text.terms import STOPWORDS, terms
 
 
 def test_doc_example() -> None:

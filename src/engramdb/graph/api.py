@@ -11,9 +11,9 @@ from typing import Any
 from engramdb.embed.base import Embedder
 from engramdb.errors import ValidationError
 from engramdb.graph import links
-from engramdb.graph.models import EntityRow
 from engramdb.graph.resolve import normalise
 from engramdb.models import Scope, WriteBatch
+from engramdb.models.graph import EntityRow
 from engramdb.store.base import Store
 from engramdb.timeutil import iso, utcnow
 

@@ -2,7 +2,7 @@
 
 Entities are capitalised name spans ("New York City", "Luna"), the speaker of a transcript
 line ("Caroline: ..."), and dates (resolved against when the text was said, via
-:mod:`engramdb.ingest.dates`). Relations come from a few first- and third-person patterns
+:mod:`engramdb.text.dates`). Relations come from a few first- and third-person patterns
 ("I moved from Sweden", "my sister Anna", "Tom works at Acme").
 
 The kind of an entity is guessed from cheap evidence only: a name after a relation word is a
@@ -20,11 +20,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engramdb.graph.models import EntityKind, EntityMention, RelationMention
 from engramdb.graph.resolve import normalise
-from engramdb.ingest.dates import find_time_expressions, query_time_expressions
-from engramdb.ingest.lexicon import CAPITALIZED_NON_NAMES, RELATION_SLOT, RELATIONS, SPECIES
-from engramdb.retrieve.text import STOPWORDS
+from engramdb.models.graph import EntityKind, EntityMention, RelationMention
+from engramdb.text.dates import find_time_expressions, query_time_expressions
+from engramdb.text.lexicon import CAPITALIZED_NON_NAMES, RELATION_SLOT, RELATIONS, SPECIES
+from engramdb.text.terms import STOPWORDS
 
 # Words that start sentences in speech without naming anything.
 _INTERJECTIONS = frozenset(

@@ -16,9 +16,9 @@ import numpy as np
 
 from engramdb.embed.base import Embedder
 from engramdb.graph.entities import Extracted, extract
-from engramdb.graph.models import ENTITY_KINDS, EntityKind, EntityMention, GraphWrite
 from engramdb.graph.resolve import KNOWN_ALIASES, acronym_of, first_word, similar
 from engramdb.models import Scope, WriteBatch
+from engramdb.models.graph import ENTITY_KINDS, EntityKind, EntityMention, GraphWrite
 from engramdb.timeutil import to_datetime
 
 #: Kinds similarity may merge: two different dates or things that look alike are not one.

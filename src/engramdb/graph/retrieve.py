@@ -28,10 +28,10 @@ from typing import Protocol
 
 from engramdb.filters import Node
 from engramdb.graph.entities import query_dates
-from engramdb.graph.models import RelationRow
 from engramdb.graph.resolve import KNOWN_ALIASES, normalise
 from engramdb.models import Scope
-from engramdb.retrieve.text import STOPWORDS, terms
+from engramdb.models.graph import RelationRow
+from engramdb.text.terms import STOPWORDS, terms
 
 #: Default score factor for a memory that names an entity without being about it.
 MENTION_FACTOR = 0.5

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engramdb.ingest.dates import Prefer, TimeExpr, find_time_expressions
-from engramdb.ingest.lexicon import CAPITALIZED_NON_NAMES
 from engramdb.ingest.ops import Fact, Role
 from engramdb.ingest.phrases import capitalize_first, lower_first
+from engramdb.text.dates import Prefer, TimeExpr, find_time_expressions
+from engramdb.text.lexicon import CAPITALIZED_NON_NAMES
 
 CATEGORIES = (
     "identity",

@@ -23,6 +23,7 @@ from engramdb.learn.experience import Lesson, summarize
 from engramdb.llm.base import LLM, Usage
 from engramdb.llm.structured import complete_structured
 from engramdb.llm.sync import run_sync
+from engramdb.models import DEFAULT_CATEGORIES
 
 #: ``lookup(texts, attributes)`` → existing memories similar to the texts or filling the slots.
 Lookup = Callable[[Sequence[str], Sequence[str]], list[Existing]]
@@ -153,7 +154,7 @@ class LLMExtractor:
         self,
         llm: LLM,
         *,
-        categories: Sequence[str] = extract_reconcile.DEFAULT_CATEGORIES,
+        categories: Sequence[str] = DEFAULT_CATEGORIES,
         custom_instructions: str | None = None,
         similar_per_message: int = 8,
     ) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from engramdb.ingest.lexicon import DIETS, EMPLOYMENT, RELATIONS, SPECIES, STATUSES
+from engramdb.text.lexicon import DIETS, EMPLOYMENT, RELATIONS, SPECIES, STATUSES
 
 # Chat openers that come before a fragment's verb ("lol", "oh and", "update:").
 _FILLER = (

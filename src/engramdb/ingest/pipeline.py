@@ -19,7 +19,6 @@ from engramdb.embed.base import Embedder
 from engramdb.filters import Cond
 from engramdb.graph import api as graph_api
 from engramdb.graph import links as graph_links
-from engramdb.graph.models import GraphWrite
 from engramdb.ingest.extractors import VERBATIM, Extractor, Request
 from engramdb.ingest.messages import Message
 from engramdb.ingest.ops import Decision, Existing, Fact
@@ -37,6 +36,7 @@ from engramdb.models import (
     Scope,
     WriteBatch,
 )
+from engramdb.models.graph import GraphWrite
 from engramdb.store.base import Store
 from engramdb.timeutil import iso, to_datetime
 

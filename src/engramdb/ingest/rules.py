@@ -12,14 +12,14 @@ from engramdb.ingest.clause import (
     name_at,
     proper_or_phrase,
 )
-from engramdb.ingest.lexicon import (
+from engramdb.ingest.ops import Fact
+from engramdb.ingest.rules_base import Rule, number, rules, slot
+from engramdb.text.lexicon import (
     CAPITALIZED_NON_NAMES,
     LANGUAGES,
     NATIONALITIES,
     RELATIONS,
 )
-from engramdb.ingest.ops import Fact
-from engramdb.ingest.rules_base import Rule, number, rules, slot
 
 # --- identity ------------------------------------------------------------------------
 

@@ -14,12 +14,12 @@ from engramdb.ingest.clause import (
     object_phrase,
     split_items,
 )
-from engramdb.ingest.dates import Prefer
-from engramdb.ingest.lexicon import (
-    RELATIONS,
-)
 from engramdb.ingest.ops import Fact
 from engramdb.ingest.phrases import key_of
+from engramdb.text.dates import Prefer
+from engramdb.text.lexicon import (
+    RELATIONS,
+)
 
 Build = Callable[[re.Match[str], Clause, Who], list[Fact]]
 

@@ -11,7 +11,10 @@ from engramdb.ingest.clause import (
     name_at,
     split_items,
 )
-from engramdb.ingest.lexicon import (
+from engramdb.ingest.ops import Fact
+from engramdb.ingest.phrases import singular
+from engramdb.ingest.rules_base import Rule, article, constant, rules, slot
+from engramdb.text.lexicon import (
     CAPITALIZED_NON_NAMES,
     CONDITIONS,
     RELATION_SLOT,
@@ -20,9 +23,6 @@ from engramdb.ingest.lexicon import (
     SPECIES,
     STATUSES,
 )
-from engramdb.ingest.ops import Fact
-from engramdb.ingest.phrases import singular
-from engramdb.ingest.rules_base import Rule, article, constant, rules, slot
 
 _NAME = r"(?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
 _LOSS = re.compile(r"\b(?:died|passed\s+away|passed|put\s+down|lost|ran\s+away)\b", re.I)

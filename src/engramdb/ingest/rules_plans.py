@@ -10,7 +10,11 @@ from engramdb.ingest.clause import (
     make_fact,
     object_phrase,
 )
-from engramdb.ingest.lexicon import (
+from engramdb.ingest.ops import Fact
+from engramdb.ingest.phrases import base_form
+from engramdb.ingest.rules_base import Build, Rule, article, rules, slot
+from engramdb.ingest.rules_prefs import META
+from engramdb.text.lexicon import (
     ACTIVITIES,
     EVENT_VERBS,
     GAMES,
@@ -18,10 +22,6 @@ from engramdb.ingest.lexicon import (
     LANGUAGES,
     PLAN_VERBS,
 )
-from engramdb.ingest.ops import Fact
-from engramdb.ingest.phrases import base_form
-from engramdb.ingest.rules_base import Build, Rule, article, rules, slot
-from engramdb.ingest.rules_prefs import META
 
 # --- hobbies, languages --------------------------------------------------------------------
 

@@ -12,10 +12,10 @@ from engramdb.ingest.clause import (
     object_phrase,
     split_items,
 )
-from engramdb.ingest.lexicon import DIETS, RELATIONS
 from engramdb.ingest.ops import Fact
 from engramdb.ingest.phrases import key_of
 from engramdb.ingest.rules_base import ADV, Build, Rule, constant, rules
+from engramdb.text.lexicon import DIETS, RELATIONS
 
 # Objects that are about the conversation itself ("I like the second option").
 META = re.compile(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from engramdb.ingest.clause import Clause, Who, make_fact, object_phrase, proper_or_phrase
-from engramdb.ingest.lexicon import LANGUAGES, STUDENT
 from engramdb.ingest.ops import Fact
 from engramdb.ingest.rules_base import Build, Rule, rules, slot
+from engramdb.text.lexicon import LANGUAGES, STUDENT
 
 # --- education -------------------------------------------------------------------------
 

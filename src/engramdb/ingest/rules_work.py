@@ -12,12 +12,12 @@ from engramdb.ingest.clause import (
     object_phrase,
     proper_or_phrase,
 )
-from engramdb.ingest.lexicon import (
+from engramdb.ingest.ops import Fact
+from engramdb.ingest.rules_base import Build, Rule, article, constant, rules, slot
+from engramdb.text.lexicon import (
     EMPLOYMENT,
     OCCUPATIONS,
 )
-from engramdb.ingest.ops import Fact
-from engramdb.ingest.rules_base import Build, Rule, article, constant, rules, slot
 
 # --- work ------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from engramdb.config import LifecycleConfig
 from engramdb.models import Change, MemoryRecord
-from engramdb.retrieve.text import terms
+from engramdb.text.terms import terms
 from engramdb.timeutil import to_datetime
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

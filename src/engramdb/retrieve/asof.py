@@ -6,7 +6,7 @@ store selects the scope's memories valid at T (a user's or run's memories: small
 are scored here exactly, with the same fusion as the default search:
 
 - vector: cosine of each memory's vector with the query vector;
-- keyword: BM25 over the query's content words (:func:`~engramdb.retrieve.text.terms`, whole
+- keyword: BM25 over the query's content words (:func:`~engramdb.text.terms.terms`, whole
   words, case-insensitive, no stemming), with statistics from the candidates themselves.
 """
 
@@ -24,7 +24,7 @@ from engramdb.config import RetrievalConfig
 from engramdb.models import MemoryRecord
 from engramdb.retrieve import decay, fusion
 from engramdb.retrieve.search import Hit
-from engramdb.retrieve.text import terms
+from engramdb.text.terms import terms
 
 _K1, _B = 1.2, 0.75
 

@@ -12,8 +12,8 @@ from engramdb.filters import Node
 from engramdb.graph import retrieve as graph
 from engramdb.models import MemoryRecord, Scope
 from engramdb.retrieve import decay, feedback, fusion, temporal
-from engramdb.retrieve.text import terms
 from engramdb.store.base import Store
+from engramdb.text.terms import terms
 
 
 @dataclass

@@ -43,8 +43,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engramdb.ingest.dates import Granularity, query_time_expressions
 from engramdb.store.base import Store
+from engramdb.text.dates import Granularity, query_time_expressions
 from engramdb.timeutil import iso
 
 __all__ = ["SLACK_DAYS", "TimeIntent", "channels", "has_time_cue", "intent"]

@@ -15,14 +15,6 @@ import numpy as np
 import numpy.typing as npt
 
 from engramdb.filters import Node
-from engramdb.graph.models import (
-    EntityRow,
-    GraphImport,
-    GraphItem,
-    GraphPart,
-    MergeRecord,
-    RelationRow,
-)
 from engramdb.models import (
     ApiKey,
     Episode,
@@ -33,6 +25,14 @@ from engramdb.models import (
     Scope,
     Tombstone,
     WriteBatch,
+)
+from engramdb.models.graph import (
+    EntityRow,
+    GraphImport,
+    GraphItem,
+    GraphPart,
+    MergeRecord,
+    RelationRow,
 )
 
 #: The statuses a default read sees.

@@ -12,7 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from engramdb.graph.models import (
+from engramdb.models import Scope
+from engramdb.models.graph import (
     GraphEntity,
     GraphItem,
     GraphMerge,
@@ -20,7 +21,6 @@ from engramdb.graph.models import (
     GraphRelation,
     MemoryLinks,
 )
-from engramdb.models import Scope
 from engramdb.store.graph_base import GraphBase
 
 

@@ -17,7 +17,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from engramdb.graph.models import EntityMention, GraphWrite
+from engramdb.models.graph import EntityMention, GraphWrite
 from engramdb.store.graph_base import MAX_PARAMS, scope_key
 from engramdb.store.graph_reads import GraphReads
 

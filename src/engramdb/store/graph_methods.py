@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engramdb.filters import Node
-from engramdb.graph.models import (
+from engramdb.models import Feedback, Scope
+from engramdb.models.graph import (
     EntityRow,
     GraphImport,
     GraphItem,
@@ -17,7 +18,6 @@ from engramdb.graph.models import (
     MergeRecord,
     RelationRow,
 )
-from engramdb.models import Feedback, Scope
 from engramdb.store.graphsql import LookupRequest
 from engramdb.store.sql_methods import SQLSessions
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from engramdb.errors import ValidationError
 from engramdb.filters import Node
-from engramdb.graph.models import EntityRow, MergeRecord, RelationRow
 from engramdb.models import Scope
+from engramdb.models.graph import EntityRow, MergeRecord, RelationRow
 from engramdb.store.graph_base import MAX_PARAMS, MAX_UNION, GraphBase, LookupRequest
 
 #: Most source memory ids reported per relation (the newest).

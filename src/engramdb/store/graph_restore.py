@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from engramdb.errors import ConflictError
-from engramdb.graph.models import GraphEntity, GraphImport, GraphMerge, GraphRelation
+from engramdb.models.graph import GraphEntity, GraphImport, GraphMerge, GraphRelation
 from engramdb.store.graph_base import GraphBase, scope_key
 from engramdb.store.graph_dump import row_scope
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 
 from engramdb.errors import EntityNotFoundError, ValidationError
-from engramdb.graph.models import GraphWrite, MergeRecord
+from engramdb.models.graph import GraphWrite, MergeRecord
 from engramdb.store.graph_base import CHUNK
 from engramdb.store.graph_linking import GraphLinking
 

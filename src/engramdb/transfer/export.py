@@ -7,8 +7,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from engramdb.graph.models import GraphPart, MemoryLinks
 from engramdb.models import Episode, MemoryRecord, Scope
+from engramdb.models.graph import GraphPart, MemoryLinks
 from engramdb.timeutil import iso, utcnow
 from engramdb.validation import check_id
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engramdb.graph.models import (
+from engramdb.graph.resolve import normalise
+from engramdb.models.graph import (
     ENTITY_KINDS,
     GraphEntity,
     GraphImport,
@@ -22,7 +23,6 @@ from engramdb.graph.models import (
     GraphRelation,
     MemoryLinks,
 )
-from engramdb.graph.resolve import normalise
 from engramdb.timeutil import iso, utcnow
 from engramdb.transfer.parse import BadLine, Defaults, _time
 

@@ -18,13 +18,8 @@ from engramdb.errors import ValidationError
 from engramdb.ingest.messages import Message
 from engramdb.ingest.ops import Decision, Existing, Fact, Operation
 from engramdb.llm.base import ChatMessage
+from engramdb.models import DEFAULT_CATEGORIES
 from engramdb.timeutil import TimeInput, to_datetime
-
-DEFAULT_CATEGORIES: tuple[str, ...] = (
-    "personal_details", "family", "relationships", "professional", "preferences", "food",
-    "health", "hobbies", "travel", "plans", "events", "possessions", "finance", "technology",
-    "misc",
-)  # fmt: skip
 
 SYSTEM = """\
 You maintain the long-term memory of an AI assistant. Extract the facts worth remembering \

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from engramdb.ingest.date_patterns import (
+from engramdb.text.date_patterns import (
     MONTH_NAMES,
     PATTERNS,
     Granularity,

@@ -6,10 +6,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from engramdb.graph.models import GraphWrite
+    from engramdb.models.graph import GraphWrite
 
 EventName = Literal["ADD", "UPDATE", "DELETE", "SUPERSEDE", "NONE"]
 DEFAULT_TENANT = "default"
+#: What memories are about; the extraction prompt asks the LLM to pick one per fact.
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "personal_details", "family", "relationships", "professional", "preferences", "food",
+    "health", "hobbies", "travel", "plans", "events", "possessions", "finance", "technology",
+    "misc",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The date-expression table behind :mod:`engramdb.ingest.dates`: one regex and one
+"""The date-expression table behind :mod:`engramdb.text.dates`: one regex and one
 resolver per kind of phrase. Resolvers get the anchor's UTC date (None when unknown) and
 return the start of the named period with its granularity, or None."""
 
